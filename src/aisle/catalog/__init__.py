@@ -1,0 +1,25 @@
+"""Catalogue loading with data-quality control: load a SOURCE, validate it, keep the clean products."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aisle.catalog.raw import SourceError
+from aisle.catalog.validate import CatalogLoad
+from aisle.config import Settings
+
+__all__ = ["CatalogLoad", "SourceError", "load_catalog"]
+
+
+def load_catalog(
+    spec: str,
+    images: Path | None = None,
+    mapping: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> CatalogLoad:
+    """Load and validate a SOURCE spec (see `aisle.catalog.sources`). Raises SourceError if unreadable."""
+    from aisle.catalog.sources import load_source
+    from aisle.catalog.validate import validate_source
+
+    return validate_source(load_source(spec, images, mapping), settings)

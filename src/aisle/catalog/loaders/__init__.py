@@ -1,0 +1,1 @@
+"""One loader per source format; each returns `SourceRows` for validation."""

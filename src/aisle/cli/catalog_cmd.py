@@ -1,0 +1,111 @@
+"""`aisle catalog check` and `aisle ingest`: load, validate, report, keep the clean catalogue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from aisle.catalog.validate import CatalogLoad
+
+catalog_app = typer.Typer(help="Catalogue tools: load, validate and report.", no_args_is_help=True)
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="myntra:DIR, crowdflower:FILE, wands:DIR, esci:DIR, online_retail:FILE, or a "
+        ".csv/.tsv/.jsonl/.parquet file"
+    ),
+]
+ImagesOpt = Annotated[Path | None, typer.Option("--images", help="Folder that relative image paths refer to.")]
+MapOpt = Annotated[
+    list[str] | None, typer.Option("--map", help="FIELD=COLUMN for generic files, e.g. --map title=name (repeatable).")
+]
+
+
+def parse_mapping(items: list[str] | None) -> dict[str, str]:
+    mapping = {}
+    for item in items or []:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise typer.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def _load(source: str, images: Path | None, mapping: list[str] | None) -> CatalogLoad:
+    from aisle.catalog import load_catalog
+
+    return load_catalog(source, images=images, mapping=parse_mapping(mapping))
+
+
+def _print_summary(load: CatalogLoad, written_to: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    report = load.report
+    console = Console()
+    table = Table(title=f"catalogue {load.name!r} ({report.kind})", show_header=False)
+    for label, value in (
+        ("rows", report.total_rows),
+        ("valid", report.valid_rows),
+        ("quarantined", report.quarantined_rows),
+        ("with a verified image", report.with_verified_image),
+        ("checked in", f"{report.elapsed_s:.2f} s"),
+    ):
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    for title, counts in (
+        ("quarantined", report.quarantine_reasons),
+        ("repaired (kept)", report.repairs),
+        ("warnings (kept)", report.warnings),
+    ):
+        if counts:
+            console.print(f"{title}: " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
+    for name, section in report.extra.items():
+        console.print(f"{name}: {json.dumps(section)}")
+    console.print(f"report: {written_to / 'quality_report.json'}  quarantine: {written_to / 'quarantine.jsonl'}")
+
+
+@catalog_app.command("check")
+def check(
+    source: SourceArg,
+    images: ImagesOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the report [AISLE_HOME/reports/quality/NAME].")
+    ] = None,
+    mapping: MapOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Load and validate SOURCE; write quality_report.json and quarantine.jsonl. Stores nothing else."""
+    from aisle.catalog.quality import write_report
+    from aisle.config import get_settings
+
+    load = _load(source, images, mapping)
+    out = out or get_settings().reports_dir / "quality" / load.name
+    write_report(load.report, load.quarantine, out)
+    if as_json:
+        typer.echo(json.dumps(load.report.to_json(), ensure_ascii=False))
+    else:
+        _print_summary(load, out)
+
+
+def ingest(
+    source: SourceArg,
+    images: ImagesOpt = None,
+    collection: Annotated[str | None, typer.Option("--collection", help="Catalogue name [from the source].")] = None,
+    mapping: MapOpt = None,
+) -> None:
+    """Load, validate and store the clean catalogue under AISLE_HOME (exit 1 only if nothing is valid)."""
+    from aisle.catalog.store import save_catalog
+    from aisle.config import get_settings
+
+    load = _load(source, images, mapping)
+    folder = save_catalog(load, get_settings().catalogs_dir / (collection or load.name))
+    _print_summary(load, folder)
+    if not load.products:
+        typer.secho("error: nothing could be ingested: every row was quarantined", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)

@@ -1,0 +1,63 @@
+"""Entry point: the Typer app, its sub-commands, and one place that turns errors into clear messages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from aisle import __version__
+from aisle.cli import catalog_cmd
+
+app = typer.Typer(
+    name="aisle",
+    help="aisle: multimodal product search engine and shopping assistant.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(catalog_cmd.catalog_app, name="catalog")
+app.command("ingest")(catalog_cmd.ingest)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aisle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+class UserError(Exception):
+    """An error whose message is the whole story for the user (bad input, missing files)."""
+
+
+def run() -> None:
+    """Console-script entry: no tracebacks for expected failures (AISLE_DEBUG=1 shows them)."""
+    from aisle.catalog.raw import SourceError
+
+    try:
+        app()
+    except (SourceError, UserError, FileNotFoundError, ValueError) as exc:
+        if os.environ.get("AISLE_DEBUG"):
+            raise
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()

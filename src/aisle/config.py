@@ -1,0 +1,95 @@
+"""One typed configuration for aisle, read from `aisle.toml` and `AISLE_*` environment variables.
+
+Precedence (highest first): keyword arguments, environment variables, the TOML file, defaults.
+The TOML file is `$AISLE_CONFIG` when set, else `./aisle.toml` when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("AISLE_CONFIG", "aisle.toml"))
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("aisle", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob aisle reads. Field `x` is set by `AISLE_X` or by `x = ...` in aisle.toml."""
+
+    model_config = SettingsConfigDict(env_prefix="AISLE_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Indexes, models, stores and reports.")
+    shared_data: Path | None = Field(
+        default=None, description="Folder of the shared data sets (default: ../shared/data when present)."
+    )
+    demo_data: Path | None = Field(default=None, description="Myntra folder for `aisle demo`.")
+    qdrant_url: str | None = Field(default=None, description="Qdrant server; embedded on disk when unset.")
+    qdrant_api_key: str | None = None
+    collection: str = "products"
+
+    # data-quality thresholds
+    max_price: float = Field(default=1_000_000.0, gt=0, description="Prices above this are implausible.")
+    max_text_chars: int = Field(default=20_000, gt=0, description="Longer descriptions are truncated.")
+    image_check_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def catalogs_dir(self) -> Path:
+        return self.home / "catalogs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.home / "qdrant"
+
+    def shared_data_dir(self) -> Path | None:
+        """The shared data folder: `AISLE_SHARED_DATA`, else `../shared/data` beside the checkout."""
+        if self.shared_data is not None:
+            return self.shared_data if self.shared_data.is_dir() else None
+        for candidate in (Path.cwd() / ".." / "shared" / "data", _repo_root() / ".." / "shared" / "data"):
+            if candidate.is_dir():
+                return candidate.resolve()
+        return None
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests build their own `Settings(...)`)."""
+    return Settings()
