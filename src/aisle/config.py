@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -42,6 +43,15 @@ class Settings(BaseSettings):
     qdrant_api_key: str | None = None
     collection: str = "products"
 
+    # encoders
+    text_model: str = Field(default="minilm", description="'minilm' or a local sentence-transformers folder.")
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch", description="Inference backend for the dense encoders."
+    )
+    clip_model: str | None = Field(
+        default=None, description="open_clip spec: 'ARCH:CHECKPOINT' or a local-dir folder; None: no CLIP."
+    )
+
     # data-quality thresholds
     max_price: float = Field(default=1_000_000.0, gt=0, description="Prices above this are implausible.")
     max_text_chars: int = Field(default=20_000, gt=0, description="Longer descriptions are truncated.")
@@ -66,6 +76,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def onnx_dir(self) -> Path:
+        return self.home / "models" / "onnx"
 
     @property
     def reports_dir(self) -> Path:

@@ -67,6 +67,14 @@ class SearchHit:
     scores: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    """Term ids and weights (ids are stable across restarts: hashed, not a per-run vocabulary)."""
+
+    indices: tuple[int, ...]
+    values: tuple[float, ...]
+
+
 class EventType(StrEnum):
     VIEW = "view"
     CLICK = "click"
