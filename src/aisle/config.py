@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     demo_data: Path | None = Field(default=None, description="Myntra folder for `aisle demo`.")
     qdrant_url: str | None = Field(default=None, description="Qdrant server; embedded on disk when unset.")
     qdrant_api_key: str | None = None
+    qdrant_shards: int | None = Field(default=None, ge=1, description="Shard number for new collections (server).")
+    qdrant_replication: int | None = Field(default=None, ge=1, description="Replication factor (server).")
     collection: str = "products"
 
     # encoders
@@ -51,6 +53,16 @@ class Settings(BaseSettings):
     clip_model: str | None = Field(
         default=None, description="open_clip spec: 'ARCH:CHECKPOINT' or a local-dir folder; None: no CLIP."
     )
+
+    # search
+    hybrid_weights: dict[str, float] = Field(
+        default_factory=lambda: {"bm25": 1.0, "text": 1.0, "image": 0.5, "clip_text": 0.5},
+        description="Weighted-RRF weight of each retriever in hybrid mode.",
+    )
+    rrf_k: int = Field(default=60, ge=1)
+    prefetch_limit: int = Field(default=100, ge=1, description="Candidates each retriever hands to fusion.")
+    attribute_boost: float = Field(default=0.5, ge=0, description="Boost for hits matching recognised attributes.")
+    query_cache_size: int = Field(default=4096, ge=0)
 
     # data-quality thresholds
     max_price: float = Field(default=1_000_000.0, gt=0, description="Prices above this are implausible.")

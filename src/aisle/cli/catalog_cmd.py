@@ -96,16 +96,36 @@ def check(
 def ingest(
     source: SourceArg,
     images: ImagesOpt = None,
-    collection: Annotated[str | None, typer.Option("--collection", help="Catalogue name [from the source].")] = None,
+    collection: Annotated[str | None, typer.Option("--collection", help="Collection [AISLE_COLLECTION].")] = None,
     mapping: MapOpt = None,
+    clip: Annotated[
+        str | None, typer.Option("--clip", help="open_clip spec for image vectors [AISLE_CLIP_MODEL].")
+    ] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete products no longer in the source.")] = False,
+    index: Annotated[bool, typer.Option("--index/--no-index", help="Embed and index into Qdrant.")] = True,
 ) -> None:
-    """Load, validate and store the clean catalogue under AISLE_HOME (exit 1 only if nothing is valid)."""
+    """Load, validate, store the clean catalogue and index it into Qdrant (exit 1 only if nothing is valid).
+
+    Re-running is idempotent: unchanged products are skipped, so a killed ingest resumes where it stopped."""
     from aisle.catalog.store import save_catalog
     from aisle.config import get_settings
 
+    settings = get_settings()
+    if clip:
+        settings = settings.model_copy(update={"clip_model": clip})
+    name = collection or settings.collection
     load = _load(source, images, mapping)
-    folder = save_catalog(load, get_settings().catalogs_dir / (collection or load.name))
+    folder = save_catalog(load, settings.catalogs_dir / name)
     _print_summary(load, folder)
     if not load.products:
         typer.secho("error: nothing could be ingested: every row was quarantined", err=True, fg=typer.colors.RED)
         raise typer.Exit(1)
+    if index:
+        from aisle.pipeline.ingest import ingest_products
+
+        summary = ingest_products(load.products, name, settings=settings, prune=prune)
+        typer.echo(
+            f"indexed {name!r}: {summary.embedded:,} embedded, {summary.unchanged:,} unchanged, "
+            f"{summary.deleted:,} deleted, {summary.images_embedded:,} images, {summary.points:,} points "
+            f"in {summary.elapsed_s:.1f} s"
+        )

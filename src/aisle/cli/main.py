@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from aisle import __version__
-from aisle.cli import catalog_cmd
+from aisle.cli import catalog_cmd, search_cmd
 
 app = typer.Typer(
     name="aisle",
@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(catalog_cmd.catalog_app, name="catalog")
 app.command("ingest")(catalog_cmd.ingest)
+app.command("search")(search_cmd.search)
 
 
 def _version(value: bool) -> None:
@@ -49,10 +50,12 @@ class UserError(Exception):
 def run() -> None:
     """Console-script entry: no tracebacks for expected failures (AISLE_DEBUG=1 shows them)."""
     from aisle.catalog.raw import SourceError
+    from aisle.encoders.base import EncoderError
+    from aisle.index.collection import CollectionError
 
     try:
         app()
-    except (SourceError, UserError, FileNotFoundError, ValueError) as exc:
+    except (SourceError, UserError, EncoderError, CollectionError, FileNotFoundError, ValueError) as exc:
         if os.environ.get("AISLE_DEBUG"):
             raise
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)

@@ -44,6 +44,13 @@ def _check_backend(backend: str) -> None:
 
 def _text(model: str = "minilm", backend: str = "torch", **options: Any) -> TextEncoder:
     _check_backend(backend)
+    return _shared_text(str(model), backend, tuple(sorted(options.items())))
+
+
+@lru_cache(maxsize=8)
+def _shared_text(model: str, backend: str, option_items: tuple[tuple[str, Any], ...]) -> TextEncoder:
+    """One encoder (one loaded model) per configuration: encoders are stateless once loaded."""
+    options = dict(option_items)
     if backend == "torch":
         from aisle.encoders.text import SentenceTransformerEncoder
 

@@ -1,0 +1,1 @@
+"""Qdrant collections for products: schema, idempotent upsert, hybrid queries, filters and facets."""

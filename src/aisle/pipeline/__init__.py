@@ -1,0 +1,1 @@
+"""The one place that wires encode -> retrieve -> fuse -> rerank, for ingestion and for search."""

@@ -1,0 +1,233 @@
+"""SearchPipeline: encode -> retrieve (Qdrant prefetch per retriever) -> fuse (in Qdrant) -> boost -> rerank.
+
+Everything a search does happens here, for the CLI, the REST API, the assistant and the evaluation alike.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from aisle.config import Settings, get_settings
+from aisle.encoders import EncoderError
+from aisle.index.client import open_client
+from aisle.index.collection import ProductIndex
+from aisle.index.query import Retrieval, build_filter, hybrid_search
+from aisle.index.schema import BM25, CLIP_TEXT, IMAGE, TEXT
+from aisle.pipeline.cache import LruCache
+from aisle.pipeline.encoders import EncoderSet
+from aisle.pipeline.request import QueryError, SearchRequest, SearchResponse, validate
+from aisle.pipeline.understanding import MAX_VALUES_PER_FIELD, QueryUnderstanding, Understood
+from aisle.ranking.base import Ranker
+
+T = TypeVar("T")
+_HIDDEN_PAYLOAD = ("content_hash", "product_id")
+_NOT_VOCABULARY = ("product_id", "currency")
+
+
+class SearchPipeline:
+    def __init__(
+        self,
+        index: ProductIndex,
+        encoders: EncoderSet,
+        *,
+        settings: Settings | None = None,
+        understanding: QueryUnderstanding | None = None,
+        ranker: Ranker | None = None,
+    ) -> None:
+        self.index = index
+        self.encoders = encoders
+        self.settings = settings or get_settings()
+        self.ranker = ranker
+        meta = index.metadata()
+        index.verify(encoders.layout)
+        self.filter_fields: dict[str, str] = dict(meta.get("filter_fields", {}))
+        self._cache: LruCache[Any] = LruCache(self.settings.query_cache_size)
+        self._understanding = understanding
+        self._price_filterable: bool | None = None
+
+    @classmethod
+    def open(cls, collection: str | None = None, settings: Settings | None = None, **kwargs: Any) -> SearchPipeline:
+        """The pipeline for a stored collection, with the encoders it was built with."""
+        settings = settings or get_settings()
+        index = ProductIndex(kwargs.pop("client", None) or open_client(settings), collection or settings.collection)
+        encoders = EncoderSet.build(index.metadata()["encoder_options"], settings.encoder_backend)
+        return cls(index, encoders, settings=settings, **kwargs)
+
+    # -- set-up ----------------------------------------------------------------------------------------------
+    @property
+    def understanding(self) -> QueryUnderstanding:
+        """Built on first use from the collection's own facet values."""
+        if self._understanding is None:
+            fields = [f for f, kind in self.filter_fields.items() if kind == "keyword" and f not in _NOT_VOCABULARY]
+            facets = self.index.facets(fields, limit=MAX_VALUES_PER_FIELD + 1)
+            self._understanding = QueryUnderstanding({f: [v for v, _ in counts] for f, counts in facets.items()})
+        return self._understanding
+
+    @property
+    def price_filterable(self) -> bool:
+        if self._price_filterable is None:
+            probe = build_filter({"price": (0.0, None)}, self.filter_fields)
+            self._price_filterable = bool(self.index.client.count(self.index.name, count_filter=probe).count)
+        return self._price_filterable
+
+    def warm_up(self) -> None:
+        self.encoders.warm_up()
+        _ = self.understanding, self.price_filterable
+        self.search(SearchRequest(query="warm up", top_k=1))
+
+    # -- search ----------------------------------------------------------------------------------------------
+    def _cached(self, kind: str, text: str, compute: Callable[[], T]) -> T:
+        return self._cache.get_or_compute((kind, text), compute)
+
+    def _retrievals(self, text: str, request: SearchRequest, timings: dict[str, float]) -> list[Retrieval]:
+        weights = self.settings.hybrid_weights
+        encoders = self.encoders
+        mode = request.mode
+        out: list[Retrieval] = []
+
+        def timed(stage: str, fn: Callable[[], T]) -> T:
+            started = time.perf_counter()
+            value = fn()
+            timings[stage] = timings.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+            return value
+
+        if text and mode in ("bm25", "hybrid"):
+            vector = timed(
+                "encode_sparse", lambda: self._cached(BM25, text, lambda: encoders.sparse.encode_queries([text])[0])
+            )
+            out.append(Retrieval(BM25, vector, weights.get(BM25, 1.0)))
+        if text and mode in ("dense", "hybrid"):
+            dense = timed(
+                "encode_text", lambda: self._cached(TEXT, text, lambda: encoders.text.encode_queries([text])[0])
+            )
+            out.append(Retrieval(TEXT, dense, weights.get(TEXT, 1.0)))
+        if mode in ("image", "hybrid") or request.image is not None:
+            if encoders.clip_text is None or encoders.clip_image is None:
+                if mode == "image" or request.image is not None:
+                    raise QueryError(
+                        f"collection {self.index.name!r} has no image vectors (ingest it with a CLIP model)"
+                    )
+            else:
+                clip_text = encoders.clip_text
+                if text and mode in ("image", "hybrid"):
+                    vector = timed(
+                        "encode_clip_text",
+                        lambda: self._cached(CLIP_TEXT, text, lambda: clip_text.encode_queries([text])[0]),
+                    )
+                    out.append(Retrieval(IMAGE, vector, weights.get(IMAGE, 1.0) if mode == "hybrid" else 1.0))
+                if request.image is not None:
+                    photo = timed("encode_image", lambda: self._photo_vector(request.image))
+                    out.append(Retrieval(IMAGE, photo, 1.0))
+                    if mode == "hybrid":
+                        out.append(Retrieval(CLIP_TEXT, photo, weights.get(CLIP_TEXT, 0.5)))
+        return out
+
+    def _photo_vector(self, image: Path | bytes | None) -> np.ndarray:
+        from PIL import Image, UnidentifiedImageError
+
+        assert self.encoders.clip_image is not None and image is not None
+        try:
+            if isinstance(image, bytes):
+                with Image.open(io.BytesIO(image)) as opened:
+                    picture = opened.convert("RGB")
+                return self.encoders.clip_image.encode_images([picture])[0]
+            return self.encoders.clip_image.encode_images([image])[0]
+        except (UnidentifiedImageError, OSError, EncoderError) as exc:
+            raise QueryError(f"the uploaded file is not a readable image: {exc}") from None
+
+    def _filter(self, request: SearchRequest, understood: Understood) -> Any:
+        filters = dict(request.filters)
+        if understood.price and "price" not in filters and self.price_filterable:
+            filters["price"] = understood.price
+        try:
+            return build_filter(filters, self.filter_fields)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
+
+    def _hits(self, points: list[Any], understood: Understood) -> list[dict[str, Any]]:
+        wanted = understood.attributes
+        boost = self.settings.attribute_boost
+        hits = []
+        for point in points:
+            payload = dict(point.payload or {})
+            score = float(point.score)
+            hit: dict[str, Any] = {"id": str(payload.get("product_id")), "score": score}
+            hit.update({k: v for k, v in payload.items() if k not in _HIDDEN_PAYLOAD})
+            if wanted:
+                matched = [f for f, v in wanted.items() if v == payload.get(f) or v in (payload.get(f) or [])]
+                hit["score"] = score * (1.0 + boost * len(matched) / len(wanted))
+                hit["scores"] = {"fused": score, "matched_attributes": len(matched)}
+            hits.append(hit)
+        hits.sort(key=lambda h: h["score"], reverse=True)
+        return hits
+
+    def _explain(self, hits: list[dict[str, Any]], retrievals: list[Retrieval], query_filter: Any) -> None:
+        """Each retriever's own score for each hit, for "why this result"."""
+        from qdrant_client import models
+
+        from aisle.index.query import query_vector
+        from aisle.index.schema import point_id
+
+        ids: list[Any] = [point_id(h["id"]) for h in hits]
+        if not ids:
+            return
+        conditions: list[Any] = [models.HasIdCondition(has_id=ids)]
+        if query_filter is not None:
+            conditions.append(query_filter)
+        only = models.Filter(must=conditions)
+        requests = [
+            models.QueryRequest(
+                query=query_vector(r.vector), using=r.using, filter=only, limit=len(ids), with_payload=False
+            )
+            for r in retrievals
+        ]
+        responses = self.index.client.query_batch_points(self.index.name, requests=requests)
+        by_point = {pid: h for pid, h in zip(ids, hits, strict=True)}
+        for retrieval, response in zip(retrievals, responses, strict=True):
+            name = retrieval.using
+            for point in response.points:
+                hit = by_point.get(str(point.id))
+                if hit is not None:
+                    hit.setdefault("scores", {})[name] = round(float(point.score), 6)
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        text = validate(request)
+        understood = self.understanding.parse(text) if text else Understood()
+        query_filter = self._filter(request, understood)
+        retrievals = self._retrievals(understood.text if understood.price else text, request, timings)
+        retrieve_started = time.perf_counter()
+        candidates = max(request.top_k, self.settings.prefetch_limit if (understood.attributes or self.ranker) else 0)
+        points = hybrid_search(
+            self.index.client,
+            self.index.name,
+            retrievals,
+            limit=candidates,
+            query_filter=query_filter,
+            fusion=request.fusion,
+            prefetch_limit=max(self.settings.prefetch_limit, request.top_k),
+            rrf_k=self.settings.rrf_k,
+        )
+        timings["retrieve"] = (time.perf_counter() - retrieve_started) * 1000
+        hits = self._hits(points, understood)
+        if self.ranker is not None and request.rerank and hits:
+            rerank_started = time.perf_counter()
+            hits = self.ranker.rerank(text, hits, request.user)
+            timings["rerank"] = (time.perf_counter() - rerank_started) * 1000
+        hits = hits[: request.top_k]
+        if request.explain:
+            self._explain(hits, retrievals, query_filter)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return SearchResponse(
+            query=request.query,
+            results=hits,
+            timings_ms={k: round(v, 3) for k, v in timings.items()},
+            understood=understood.to_json(),
+        )
