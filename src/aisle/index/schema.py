@@ -52,12 +52,25 @@ class CollectionLayout:
         return hashlib.sha1(json.dumps(spaces, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def document_text(product: Product) -> str:
-    """The text that the `text` and `bm25` vectors are made of: title first, then the facts that describe it."""
-    parts = [product.title]
+def _facts(product: Product) -> list[str]:
+    facts = []
     if product.brand and product.brand not in product.title:
-        parts.append(product.brand)
-    parts.extend(v for v in dict.fromkeys([*product.category_path, *product.attributes.values()]) if v)
+        facts.append(product.brand)
+    facts.extend(v for v in dict.fromkeys([*product.category_path, *product.attributes.values()]) if v)
+    return facts
+
+
+def dense_text(product: Product) -> str:
+    """What the `text` vector embeds: the title and the short facts, not the description. Shoppers' queries
+    are short and name the product; long descriptions, cut at the encoder's context, blur that (CrowdFlower
+    dev nDCG@10: title 0.784 vs title + description 0.782, and titles embed several times faster)."""
+    return ". ".join([product.title, *_facts(product)])
+
+
+def sparse_text(product: Product) -> str:
+    """What the `bm25` vector counts: the title twice (a title-field boost, as BM25F would give it), the facts
+    and the description (CrowdFlower dev nDCG@10: 0.767 vs 0.757 with the title once)."""
+    parts = [product.title, product.title, *_facts(product)]
     if product.description:
         parts.append(product.description)
     return ". ".join(parts)
@@ -75,7 +88,11 @@ def payload_for(product: Product, content_hash: str) -> dict[str, Any]:
     return payload
 
 
+# Bump when dense_text / sparse_text change, so that stored points are re-embedded.
+TEXT_RECIPE = 2
+
+
 def content_hash(product: Product, layout: CollectionLayout) -> str:
-    """Changes when the product or the encoders change: the signal to re-embed a point."""
-    data = json.dumps([product.to_record(), layout.fingerprint()], sort_keys=True, default=str)
+    """Changes when the product, the encoders or the text recipe change: the signal to re-embed a point."""
+    data = json.dumps([product.to_record(), layout.fingerprint(), TEXT_RECIPE], sort_keys=True, default=str)
     return hashlib.sha1(data.encode()).hexdigest()[:16]

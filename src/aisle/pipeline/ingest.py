@@ -17,7 +17,17 @@ from aisle.encoders import EncoderError
 from aisle.encoders.sparse import Bm25SparseEncoder
 from aisle.index.client import open_client
 from aisle.index.collection import ProductIndex
-from aisle.index.schema import BM25, CLIP_TEXT, IMAGE, TEXT, content_hash, document_text, payload_for, point_id
+from aisle.index.schema import (
+    BM25,
+    CLIP_TEXT,
+    IMAGE,
+    TEXT,
+    content_hash,
+    dense_text,
+    payload_for,
+    point_id,
+    sparse_text,
+)
 from aisle.pipeline.encoders import EncoderSet
 from aisle.types import Product
 
@@ -44,7 +54,7 @@ def encoders_for(index: ProductIndex, products: Sequence[Product], settings: Set
     """The stored encoders of an existing collection, else new ones from the settings."""
     if index.exists():
         return EncoderSet.build(index.metadata()["encoder_options"], settings.encoder_backend)
-    avg_len = Bm25SparseEncoder.average_length([document_text(p) for p in products[:20_000]])
+    avg_len = Bm25SparseEncoder.average_length([sparse_text(p) for p in products[:20_000]])
     return EncoderSet.from_settings(settings, avg_doc_len=avg_len)
 
 
@@ -76,9 +86,8 @@ def _image_vectors(encoders: EncoderSet, products: Sequence[Product]) -> tuple[d
 def _points(encoders: EncoderSet, products: Sequence[Product], hashes: dict[str, str]) -> tuple[list[Any], int, int]:
     from qdrant_client import models
 
-    texts = [document_text(p) for p in products]
-    dense = encoders.text.encode_documents(texts)
-    sparse = encoders.sparse.encode_documents(texts)
+    dense = encoders.text.encode_documents([dense_text(p) for p in products])
+    sparse = encoders.sparse.encode_documents([sparse_text(p) for p in products])
     titles = encoders.clip_text.encode_documents([p.title for p in products]) if encoders.clip_text else None
     images, failures = _image_vectors(encoders, products)
     points = []

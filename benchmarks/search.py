@@ -1,0 +1,98 @@
+"""Search latency per stage and end to end (p50/p95/p99, after warm-up), per mode, on real catalogues.
+
+    python -m benchmarks.search [--datasets crowdflower myntra] [--queries 200] [--clip SPEC] [--backend onnx-int8]
+
+Each catalogue is ingested once into its own collection (`bench-<name>`; re-runs skip unchanged products).
+Myntra uses the 9,583 products with photos; CrowdFlower all its products. Modes run interleaved, query by
+query, so that machine noise hits them alike. The query embedding cache is cleared before every query, so
+every search pays for its encoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from aisle.config import Settings, get_settings
+from benchmarks._common import shared_data_or_exit
+
+MODES = ("bm25", "dense", "image", "hybrid")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def catalogue(name: str, queries: int) -> tuple[list[Any], list[str]]:
+    from aisle.catalog import load_catalog
+    from aisle.catalog.loaders.crowdflower import load_crowdflower_judgments
+
+    data = shared_data_or_exit()
+    if name == "crowdflower":
+        products = load_catalog(f"crowdflower:{data / 'crowdflower'}").products
+        texts = list(dict.fromkeys(j.query for j in load_crowdflower_judgments(data / "crowdflower")))
+    else:
+        products = [p for p in load_catalog(f"myntra:{data / 'myntra'}").products if p.image]
+        # realistic shopper phrasing from the catalogue's own attributes, deterministic
+        texts = list(
+            dict.fromkeys(
+                " ".join((a.get("colour", ""), a.get("article_type", ""), "for", a.get("gender", ""))).lower()
+                for a in (p.attributes for p in products[::7])
+            )
+        )
+    return products, texts[:queries]
+
+
+def bench(name: str, settings: Settings, queries: int) -> None:
+    from aisle.pipeline.ingest import ingest_products
+    from aisle.pipeline.request import SearchRequest
+    from aisle.pipeline.search import SearchPipeline
+
+    products, texts = catalogue(name, queries)
+    if not any(p.image for p in products):
+        settings = settings.model_copy(update={"clip_model": None})  # no photos: no image vectors
+    collection = f"bench-{name}"
+    summary = ingest_products(products, collection, settings=settings)
+    print(f"\n{name}: {summary.points:,} points ({summary.embedded:,} embedded now), {len(texts)} queries")
+    pipeline = SearchPipeline.open(collection, settings)
+    pipeline.warm_up()
+    modes = [m for m in MODES if m != "image" or pipeline.encoders.clip_image is not None]
+    stages: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
+    for text in texts:
+        for mode in modes:
+            pipeline._cache._items.clear()
+            response = pipeline.search(SearchRequest(query=text, mode=mode, top_k=10))
+            for stage, ms in response.timings_ms.items():
+                stages[mode].setdefault(stage, []).append(ms)
+    print(f"{'mode':<8} {'stage':<18} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for mode in modes:
+        for stage, values in sorted(stages[mode].items(), key=lambda kv: kv[0] == "total"):
+            print(
+                f"{mode:<8} {stage:<18} {statistics.median(values):>8.1f} {percentile(values, 95):>8.1f} "
+                f"{percentile(values, 99):>8.1f}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", nargs="+", default=["crowdflower", "myntra"])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--clip", default=None, help="open_clip spec for the image vectors (Myntra)")
+    parser.add_argument("--backend", default=None, help="encoder backend: torch, onnx or onnx-int8")
+    args = parser.parse_args()
+    settings = get_settings()
+    updates: dict[str, Any] = {}
+    if args.clip:
+        updates["clip_model"] = args.clip
+    if args.backend:
+        updates["encoder_backend"] = args.backend
+    settings = settings.model_copy(update=updates)
+    for name in args.datasets:
+        bench(name, settings, args.queries)
+
+
+if __name__ == "__main__":
+    main()
