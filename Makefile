@@ -36,3 +36,5 @@ lint: setup
 
 bench: setup
 	$(PY) -m benchmarks.catalog
+	$(PY) -m benchmarks.encoders
+	$(PY) -m benchmarks.search

@@ -32,12 +32,50 @@ def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_clip_folder(CLIP(**TINY_CLIP_CFG), TINY_CLIP_CFG, tmp_path_factory.mktemp("clip") / "tiny-clip")
 
 
+@pytest.fixture(scope="session")
+def tiny_st_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sentence-transformers folder with a 2-layer, 32-wide random BERT and MiniLM's tokenizer: exports in a blink."""
+    import json
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from aisle.encoders.text import minilm_path
+
+    folder = tmp_path_factory.mktemp("st") / "tiny-bert"
+    torch.manual_seed(0)
+    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    BertModel(config).save_pretrained(str(folder))
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        shutil.copy(minilm_path() / name, folder / name)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ]
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128, "do_lower_case": False}))
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True})
+    )
+    (folder / "2_Normalize").mkdir()
+    return folder
+
+
 TEXT_BUILDERS: dict[str, Callable[[Path], Any]] = {
     "minilm-torch": lambda clip_dir: create_encoder("minilm", backend="torch"),
+    "minilm-onnx": lambda clip_dir: create_encoder("minilm", backend="onnx"),
+    "minilm-onnx-int8": lambda clip_dir: create_encoder("minilm", backend="onnx-int8"),
     "clip-text-torch": lambda clip_dir: create_encoder("clip-text", spec=str(clip_dir)),
+    "clip-text-onnx": lambda clip_dir: create_encoder("clip-text", spec=str(clip_dir), backend="onnx"),
+    "clip-text-onnx-int8": lambda clip_dir: create_encoder("clip-text", spec=str(clip_dir), backend="onnx-int8"),
 }
 IMAGE_BUILDERS: dict[str, Callable[[Path], Any]] = {
     "clip-image-torch": lambda clip_dir: create_encoder("clip-image", spec=str(clip_dir)),
+    "clip-image-onnx": lambda clip_dir: create_encoder("clip-image", spec=str(clip_dir), backend="onnx"),
+    "clip-image-onnx-int8": lambda clip_dir: create_encoder("clip-image", spec=str(clip_dir), backend="onnx-int8"),
 }
 SPARSE_BUILDERS: dict[str, Callable[[Path], Any]] = {
     "bm25": lambda clip_dir: create_encoder("bm25"),

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from aisle import __version__
-from aisle.cli import catalog_cmd, eval_cmd, search_cmd
+from aisle.cli import catalog_cmd, eval_cmd, export_cmd, search_cmd
 
 app = typer.Typer(
     name="aisle",
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(catalog_cmd.catalog_app, name="catalog")
 app.add_typer(eval_cmd.eval_app, name="eval")
 app.command("ingest")(catalog_cmd.ingest)
+app.command("export-onnx")(export_cmd.export_onnx)
 app.command("search")(search_cmd.search)
 
 
