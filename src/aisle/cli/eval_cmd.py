@@ -144,18 +144,28 @@ def _print_evaluation(evaluation: Evaluation) -> None:
     console.print(f"report: {evaluation.folder}" + (f"  (copied to {evaluation.out})" if evaluation.out else ""))
 
 
-@eval_app.command("crowdflower")
-def crowdflower(
-    data: DataOpt = None,
-    pipeline: PipelineOpt = None,
-    out: OutOpt = None,
-    limit_queries: LimitOpt = None,
-    split: SplitOpt = "all",
-    clip: ClipOpt = None,
-    quiet: QuietOpt = False,
-) -> None:
-    """CrowdFlower Search Results Relevance: 261 queries, gain = median_relevance - 1 (train.csv or its folder)."""
-    _evaluate("crowdflower", data, pipeline, out, limit_queries, split, clip, quiet)
+def _dataset_command(name: str, doc: str) -> None:
+    """Register `aisle eval NAME` with the options every data set shares."""
+
+    def command(
+        data: DataOpt = None,
+        pipeline: PipelineOpt = None,
+        out: OutOpt = None,
+        limit_queries: LimitOpt = None,
+        split: SplitOpt = "all",
+        clip: ClipOpt = None,
+        quiet: QuietOpt = False,
+    ) -> None:
+        _evaluate(name, data, pipeline, out, limit_queries, split, clip, quiet)
+
+    command.__doc__ = doc
+    eval_app.command(name)(command)
+
+
+_dataset_command(
+    "crowdflower",
+    "CrowdFlower Search Results Relevance: 261 queries, gain = median_relevance - 1 (train.csv or its folder).",
+)
 
 
 @eval_app.command("myntra")
@@ -174,32 +184,10 @@ def myntra(
     _evaluate("myntra", data, pipeline, out, limit_queries, split, clip, quiet, n_queries=queries, seed=seed)
 
 
-@eval_app.command("wands")
-def wands(
-    data: DataOpt = None,
-    pipeline: PipelineOpt = None,
-    out: OutOpt = None,
-    limit_queries: LimitOpt = None,
-    split: SplitOpt = "all",
-    clip: ClipOpt = None,
-    quiet: QuietOpt = False,
-) -> None:
-    """WANDS (Wayfair): a folder with product.csv, query.csv and label.csv."""
-    _evaluate("wands", data, pipeline, out, limit_queries, split, clip, quiet)
-
-
-@eval_app.command("esci")
-def esci(
-    data: DataOpt = None,
-    pipeline: PipelineOpt = None,
-    out: OutOpt = None,
-    limit_queries: LimitOpt = None,
-    split: SplitOpt = "all",
-    clip: ClipOpt = None,
-    quiet: QuietOpt = False,
-) -> None:
-    """Amazon ESCI (us locale, small version): a folder with the products and examples Parquet files."""
-    _evaluate("esci", data, pipeline, out, limit_queries, split, clip, quiet)
+_dataset_command("wands", "WANDS (Wayfair): a folder with product.csv, query.csv and label.csv.")
+_dataset_command(
+    "esci", "Amazon ESCI (us locale, small version): a folder with the products and examples Parquet files."
+)
 
 
 def _fmt(value: float | None, signed: bool = False) -> str:
