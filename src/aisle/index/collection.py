@@ -7,7 +7,6 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from aisle.encoders.base import EncoderInfo
 from aisle.index.schema import BM25, CORE_FIELDS, CollectionLayout, point_id
 
 log = logging.getLogger(__name__)
@@ -48,8 +47,8 @@ class ProductIndex:
 
         fields = {**CORE_FIELDS, **filter_fields}
         if self.exists():
-            self.verify(layout)
             meta = self.metadata()
+            self.verify(layout, meta)
             new_fields = {k: v for k, v in fields.items() if k not in meta.get("filter_fields", {})}
             if new_fields:
                 meta["filter_fields"] = {**meta.get("filter_fields", {}), **new_fields}
@@ -96,9 +95,9 @@ class ProductIndex:
     def stored_encoders(self) -> dict[str, dict[str, Any]]:
         return dict(self.metadata().get("encoders", {}))
 
-    def verify(self, layout: CollectionLayout) -> None:
+    def verify(self, layout: CollectionLayout, metadata: dict[str, Any] | None = None) -> None:
         """Refuse encoders whose vectors would not be comparable with the stored ones."""
-        stored = self.stored_encoders()
+        stored = dict((metadata if metadata is not None else self.metadata()).get("encoders", {}))
         offered = layout.encoders()
         problems = []
         for name, info in offered.items():
@@ -115,11 +114,6 @@ class ProductIndex:
                 + "; ".join(problems)
                 + ". Re-ingest into a new --collection, or configure the encoders it was built with."
             )
-
-    def check_encoder(self, vector: str, info: EncoderInfo) -> None:
-        stored = self.stored_encoders().get(vector)
-        if stored is None or not info.compatible_with(stored):
-            raise CollectionError(f"collection {self.name!r} vector {vector!r} does not match encoder {info.space}")
 
     # -- points ----------------------------------------------------------------------------------------------
     def upsert(self, points: Sequence[Any]) -> None:

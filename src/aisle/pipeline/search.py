@@ -45,7 +45,7 @@ class SearchPipeline:
         self.settings = settings or get_settings()
         self.ranker = ranker
         meta = index.metadata()
-        index.verify(encoders.layout)
+        index.verify(encoders.layout, meta)
         self.filter_fields: dict[str, str] = dict(meta.get("filter_fields", {}))
         self._cache: LruCache[Any] = LruCache(self.settings.query_cache_size)
         self._understanding = understanding
