@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from aisle import __version__
-from aisle.cli import catalog_cmd, eval_cmd, export_cmd, search_cmd
+from aisle.cli import (
+    catalog_cmd,
+    eval_cmd,
+    export_cmd,
+    search_cmd,
+    train_clip_cmd,
+)
 
 app = typer.Typer(
     name="aisle",
@@ -24,6 +30,7 @@ app.add_typer(eval_cmd.eval_app, name="eval")
 app.command("ingest")(catalog_cmd.ingest)
 app.command("export-onnx")(export_cmd.export_onnx)
 app.command("search")(search_cmd.search)
+app.command("train-clip")(train_clip_cmd.train_clip)
 
 
 def _version(value: bool) -> None:

@@ -95,6 +95,12 @@ class ClipModel:
         import torch
 
         spec = self.spec
+        if spec.model.startswith("local-dir:"):
+            from aisle.encoders.clip_folder import is_portable_hf_folder, load_portable_folder
+
+            folder = Path(spec.model.removeprefix("local-dir:"))
+            if is_portable_hf_folder(folder):  # aisle's catalogue-trained CLIP: its text tower is in the folder
+                return load_portable_folder(folder, pick_device(self.device))
         if spec.pretrained and not Path(spec.pretrained).is_file():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a tag may be in the local cache; never download
         if spec.pretrained is None:

@@ -256,6 +256,7 @@ def export_clip(clip: ClipModel, tower: str, path: Path) -> dict[str, Any]:
         entry["preprocess"] = json.loads(json.dumps({**cfg, "size": list(size)}))
         name = "pixels"
     elif tower == "clip_text":
+        tokenizer = getattr(tokenizer, "untrimmed", tokenizer)  # the graph takes the full context length
         sample = tokenizer(["red running shoes", "a cotton t-shirt with a printed logo"]).cpu()
         entry["context_length"] = int(sample.shape[1])
         name = "tokens"
