@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     attribute_boost: float = Field(default=0.5, ge=0, description="Boost for hits matching recognised attributes.")
     query_cache_size: int = Field(default=4096, ge=0)
 
+    # relevance re-ranking (aisle train-ranker)
+    ranker_model: str = Field(
+        default="auto",
+        description="'auto': AISLE_HOME/models/relevance-ranker when trained; 'off'; or a ranker folder.",
+    )
+    rerank_top_k: int = Field(default=50, ge=1, description="Candidates the relevance ranker re-scores.")
+    rerank_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        default="auto", description="Ranker inference: 'auto' is PyTorch on a GPU, int8 ONNX Runtime on CPU."
+    )
+
     # data-quality thresholds
     max_price: float = Field(default=1_000_000.0, gt=0, description="Prices above this are implausible.")
     max_text_chars: int = Field(default=20_000, gt=0, description="Longer descriptions are truncated.")

@@ -48,7 +48,8 @@ DataOpt = Annotated[
 PipelineOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--pipeline", help="Pipeline to run (repeatable): bm25, dense, image, hybrid-rrf, hybrid-dbsf (default: all)."
+        "--pipeline",
+        help="Pipeline to run (repeatable): bm25, dense, image, hybrid-rrf, hybrid-dbsf, hybrid+rerank (default: all).",
     ),
 ]
 OutOpt = Annotated[

@@ -16,6 +16,7 @@ from aisle.cli import (
     export_cmd,
     search_cmd,
     train_clip_cmd,
+    train_ranker_cmd,
 )
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.command("ingest")(catalog_cmd.ingest)
 app.command("export-onnx")(export_cmd.export_onnx)
 app.command("search")(search_cmd.search)
 app.command("train-clip")(train_clip_cmd.train_clip)
+app.command("train-ranker")(train_ranker_cmd.train_ranker)
 
 
 def _version(value: bool) -> None:

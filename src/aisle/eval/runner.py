@@ -28,16 +28,22 @@ class PipelineSpec:
     request: Callable[[], dict[str, Any]]
     needs_images: bool = False
     description: str = ""
+    ranker: Callable[[Settings], Any] | None = None  # the pipeline's Ranker (None from it: skipped, with why)
 
 
 PIPELINES: dict[str, PipelineSpec] = {}
 
 
 def register_pipeline(
-    name: str, request: Callable[[], dict[str, Any]], *, needs_images: bool = False, description: str = ""
+    name: str,
+    request: Callable[[], dict[str, Any]],
+    *,
+    needs_images: bool = False,
+    description: str = "",
+    ranker: Callable[[Settings], Any] | None = None,
 ) -> PipelineSpec:
     """Add (or replace) a named pipeline."""
-    spec = PipelineSpec(name, request, needs_images, description)
+    spec = PipelineSpec(name, request, needs_images, description, ranker)
     PIPELINES[name] = spec
     return spec
 
@@ -53,7 +59,21 @@ register_pipeline(
 register_pipeline(
     "hybrid-dbsf", lambda: {"mode": "hybrid", "fusion": "dbsf", "rerank": False}, description="Qdrant DBSF"
 )
-DEFAULT_PIPELINES: tuple[str, ...] = ("bm25", "dense", "image", "hybrid-rrf", "hybrid-dbsf")
+
+
+def _trained_ranker(settings: Settings) -> Any:
+    from aisle.ranking.relevance import default_ranker
+
+    return default_ranker(settings)
+
+
+register_pipeline(
+    "hybrid+rerank",
+    lambda: {"mode": "hybrid", "fusion": "rrf", "rerank": True},
+    description="weighted RRF, then the trained relevance ranker (aisle train-ranker)",
+    ranker=_trained_ranker,
+)
+DEFAULT_PIPELINES: tuple[str, ...] = ("bm25", "dense", "image", "hybrid-rrf", "hybrid-dbsf", "hybrid+rerank")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +186,12 @@ def run_pipelines(
             skipped[name] = no_images
             log.warning("skipping pipeline %s: %s", name, skipped[name])
             continue
+        ranker = spec.ranker(settings) if spec.ranker else None
+        if spec.ranker and ranker is None:
+            skipped[name] = "no trained ranker (run `aisle train-ranker`, or set AISLE_RANKER_MODEL to its folder)"
+            log.warning("skipping pipeline %s: %s", name, skipped[name])
+            continue
         # a fresh pipeline per name: the query-embedding cache must not make a later pipeline look faster
-        pipeline = SearchPipeline(index, encoders, settings=settings)
+        pipeline = SearchPipeline(index, encoders, settings=settings, ranker=ranker)
         runs[name] = _answer(pipeline, spec, dataset, top_k, progress)
     return EvalRuns(summary.collection, runs, skipped, summary.to_json())

@@ -57,6 +57,10 @@ class SearchPipeline:
         settings = settings or get_settings()
         index = ProductIndex(kwargs.pop("client", None) or open_client(settings), collection or settings.collection)
         encoders = EncoderSet.build(index.metadata()["encoder_options"], settings.encoder_backend)
+        if "ranker" not in kwargs:  # the trained relevance ranker, when there is one (Settings.ranker_model)
+            from aisle.ranking.relevance import default_ranker
+
+            kwargs["ranker"] = default_ranker(settings)
         return cls(index, encoders, settings=settings, **kwargs)
 
     # -- set-up ----------------------------------------------------------------------------------------------
@@ -204,7 +208,8 @@ class SearchPipeline:
         query_filter = self._filter(request, understood)
         retrievals = self._retrievals(understood.text if understood.price else text, request, timings)
         retrieve_started = time.perf_counter()
-        candidates = max(request.top_k, self.settings.prefetch_limit if (understood.attributes or self.ranker) else 0)
+        wide = understood.attributes or self.ranker
+        candidates = max(request.top_k, self.settings.prefetch_limit if wide else 0)
         points = hybrid_search(
             self.index.client,
             self.index.name,
@@ -219,6 +224,8 @@ class SearchPipeline:
         hits = self._hits(points, understood)
         if self.ranker is not None and request.rerank and hits:
             rerank_started = time.perf_counter()
+            if getattr(self.ranker, "wants_retriever_scores", False):  # its features: each retriever's own score
+                self._explain(hits[: getattr(self.ranker, "top_k", len(hits))], retrievals, query_filter)
             hits = self.ranker.rerank(text, hits, request.user)
             timings["rerank"] = (time.perf_counter() - rerank_started) * 1000
         hits = hits[: request.top_k]
