@@ -74,6 +74,17 @@ class Settings(BaseSettings):
         default="auto", description="Ranker inference: 'auto' is PyTorch on a GPU, int8 ONNX Runtime on CPU."
     )
 
+    # personalisation (behaviour events and the personal ranker)
+    events_key: str | None = Field(
+        default=None, description="Key that pseudonymises shopper ids (default: AISLE_HOME/keys/events.key, 0600)."
+    )
+    events_retention_days: int | None = Field(default=365, ge=1, description="Older events are deleted (None: kept).")
+    personalize: bool = Field(default=True, description="Re-order results by the shopper's history (given a user).")
+    personal_weight: float = Field(
+        default=1.0, ge=0, le=2, description="Weight of the personal score (min-max normalised) beside relevance's."
+    )
+    personal_candidates: int = Field(default=50, ge=2, description="Only the top-N relevance results are re-ordered.")
+
     # data-quality thresholds
     max_price: float = Field(default=1_000_000.0, gt=0, description="Prices above this are implausible.")
     max_text_chars: int = Field(default=20_000, gt=0, description="Longer descriptions are truncated.")

@@ -14,6 +14,7 @@ from aisle.cli import (
     catalog_cmd,
     eval_cmd,
     export_cmd,
+    personal_cmd,  # also registers `aisle eval personal`
     search_cmd,
     train_clip_cmd,
     train_ranker_cmd,
@@ -33,6 +34,8 @@ app.command("export-onnx")(export_cmd.export_onnx)
 app.command("search")(search_cmd.search)
 app.command("train-clip")(train_clip_cmd.train_clip)
 app.command("train-ranker")(train_ranker_cmd.train_ranker)
+app.command("train-personal")(personal_cmd.train_personal)
+app.add_typer(personal_cmd.events_app, name="events")
 
 
 def _version(value: bool) -> None:

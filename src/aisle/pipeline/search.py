@@ -39,11 +39,13 @@ class SearchPipeline:
         settings: Settings | None = None,
         understanding: QueryUnderstanding | None = None,
         ranker: Ranker | None = None,
+        personalizer: Ranker | None = None,
     ) -> None:
         self.index = index
         self.encoders = encoders
         self.settings = settings or get_settings()
         self.ranker = ranker
+        self.personalizer = personalizer  # after the ranker, only with a user: re-orders, never adds
         meta = index.metadata()
         index.verify(encoders.layout, meta)
         self.filter_fields: dict[str, str] = dict(meta.get("filter_fields", {}))
@@ -61,6 +63,10 @@ class SearchPipeline:
             from aisle.ranking.relevance import default_ranker
 
             kwargs["ranker"] = default_ranker(settings)
+        if "personalizer" not in kwargs:  # the shopper's history re-orders the top results (Settings.personalize)
+            from aisle.pipeline.personal import default_personalizer
+
+            kwargs["personalizer"] = default_personalizer(index, settings)
         return cls(index, encoders, settings=settings, **kwargs)
 
     # -- set-up ----------------------------------------------------------------------------------------------
@@ -208,7 +214,8 @@ class SearchPipeline:
         query_filter = self._filter(request, understood)
         retrievals = self._retrievals(understood.text if understood.price else text, request, timings)
         retrieve_started = time.perf_counter()
-        wide = understood.attributes or self.ranker
+        personal = self.personalizer is not None and bool(request.user)
+        wide = understood.attributes or self.ranker or personal
         candidates = max(request.top_k, self.settings.prefetch_limit if wide else 0)
         points = hybrid_search(
             self.index.client,
@@ -228,6 +235,10 @@ class SearchPipeline:
                 self._explain(hits[: getattr(self.ranker, "top_k", len(hits))], retrievals, query_filter)
             hits = self.ranker.rerank(text, hits, request.user)
             timings["rerank"] = (time.perf_counter() - rerank_started) * 1000
+        if personal and hits and self.personalizer is not None:
+            personal_started = time.perf_counter()
+            hits = self.personalizer.rerank(text, hits, request.user)
+            timings["personalize"] = (time.perf_counter() - personal_started) * 1000
         hits = hits[: request.top_k]
         if request.explain:
             self._explain(hits, retrievals, query_filter)

@@ -1,0 +1,103 @@
+"""Wiring for personalisation: item content vectors (MiniLM of item text, cached under AISLE_HOME by data
+fingerprint), product vectors read back from a Qdrant collection, and the SearchPipeline's personalizer."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aisle.config import Settings, get_settings
+from aisle.index.collection import ProductIndex
+from aisle.index.schema import TEXT, point_id
+
+log = logging.getLogger(__name__)
+PERSONAL_MODELS = "personal"
+
+
+def content_vectors(
+    texts: Sequence[str], settings: Settings | None = None, *, model: str = "minilm", progress: bool = False
+) -> np.ndarray:
+    """[len(texts), dim] L2-normalised embeddings; an empty text gets a zero row. Cached by the texts' hash."""
+    from aisle.encoders import create_encoder
+
+    settings = settings or get_settings()
+    encoder: Any = create_encoder("sentence-transformers", model=model)
+    digest = hashlib.sha1(encoder.info.space.encode())
+    digest.update("\x1e".join(texts).encode("utf-8"))
+    cache = settings.home / "cache" / "personal" / f"content-{digest.hexdigest()[:16]}.npy"
+    if cache.is_file():
+        return np.load(cache)
+    keep = [i for i, t in enumerate(texts) if t]
+    vectors = np.zeros((len(texts), encoder.info.dim), dtype=np.float32)
+    if keep:
+        log.info("embedding %d item texts for the personal ranker", len(keep))
+        vectors[keep] = np.asarray(encoder.encode_documents([texts[i] for i in keep]), dtype=np.float32)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, vectors)
+    return vectors
+
+
+class IndexVectors:
+    """Product id -> the collection's stored `text` vector (the catalogue's own item representation)."""
+
+    def __init__(self, index: ProductIndex, vector: str = TEXT, cache_size: int = 50_000) -> None:
+        self.index = index
+        self.vector = vector
+        self._cache: dict[str, np.ndarray] = {}
+        self._cache_size = cache_size
+
+    def space(self) -> str | None:
+        """The encoder space of the stored vectors (a trained model must have been trained in it)."""
+        return (self.index.metadata().get("encoders", {}).get(self.vector) or {}).get("space")
+
+    def __call__(self, product_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        missing = [p for p in dict.fromkeys(product_ids) if p not in self._cache]
+        if missing:
+            points = self.index.client.retrieve(
+                self.index.name,
+                ids=[point_id(p) for p in missing],
+                with_payload=["product_id"],
+                with_vectors=[self.vector],
+            )
+            if len(self._cache) + len(points) > self._cache_size:
+                self._cache.clear()
+            for point in points:
+                vectors = point.vector if isinstance(point.vector, dict) else {}
+                if self.vector in vectors:
+                    pid = str((point.payload or {}).get("product_id"))
+                    self._cache[pid] = np.asarray(vectors[self.vector], dtype=np.float32)
+        return {p: self._cache[p] for p in product_ids if p in self._cache}
+
+
+def model_folder(settings: Settings, collection: str) -> Path:
+    """Where `aisle train-personal` saves the ranker trained on a collection's events."""
+    return settings.models_dir / PERSONAL_MODELS / f"events-{collection}"
+
+
+def default_personalizer(index: ProductIndex, settings: Settings) -> Any:
+    """The pipeline's personalizer: the trained sequential ranker for this collection when there is one whose
+    vectors match the collection's, else the content-profile scorer (no training needed). None when disabled."""
+    from aisle.ranking.personalizer import ContentProfileScorer, Personalizer, SequentialScorer
+
+    if not settings.personalize:
+        return None
+    vectors = IndexVectors(index)
+    scorer: Any = ContentProfileScorer()
+    folder = model_folder(settings, index.name)
+    if (folder / "manifest.json").is_file():
+        try:
+            from aisle.ranking.personal_train import load_model
+
+            personal = load_model(folder)
+            if personal.manifest.get("content_space") == vectors.space():
+                scorer = SequentialScorer(personal)
+            else:
+                log.warning("personal model %s was trained on other vectors; using the content profile", folder)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            log.warning("cannot load the personal model in %s (%s); using the content profile", folder, exc)
+    return Personalizer(scorer, vectors, settings=settings)

@@ -1,0 +1,97 @@
+"""The personal step: re-orders only the top relevance candidates, never adds, cold start unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from aisle.config import Settings
+from aisle.ranking.demo import create_demo_shoppers, demo_groups
+from aisle.ranking.events import EventStore
+from aisle.ranking.personalizer import ContentProfileScorer, Personalizer, blend
+from aisle.types import BehaviourEvent, EventType, Product
+
+# two "taste" directions: shoes for women (w*) and for men (m*)
+VECTORS = {
+    **{f"w{i}": np.array([1.0, 0.1 * i, 0.0], dtype=np.float32) for i in range(6)},
+    **{f"m{i}": np.array([0.0, 0.1 * i, 1.0], dtype=np.float32) for i in range(6)},
+}
+
+
+def fake_vectors(ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """A stand-in for the collection's stored vectors."""
+    return {i: VECTORS[i] for i in ids if i in VECTORS}
+
+
+def _hits() -> list[dict]:
+    """Relevance order alternates men's and women's shoes, men's first."""
+    order = ["m0", "w0", "m1", "w1", "m2", "w2", "m3", "w3"]
+    return [{"id": pid, "score": 1.0 - 0.01 * n, "title": pid} for n, pid in enumerate(order)]
+
+
+@pytest.fixture
+def personalizer(settings: Settings) -> Personalizer:
+    store = EventStore.open(settings)
+    now = datetime.now(UTC)
+    store.record([BehaviourEvent("ann", f"w{i}", EventType.PURCHASE, now - timedelta(hours=i)) for i in (4, 5)])
+    return Personalizer(ContentProfileScorer(), fake_vectors, settings=settings, store=store)
+
+
+def test_history_moves_matching_products_up_without_adding_any(personalizer: Personalizer) -> None:
+    hits = _hits()
+    out = personalizer.rerank("shoes", hits, "ann")
+    assert sorted(h["id"] for h in out) == sorted(h["id"] for h in hits)
+    before = {h["id"]: n for n, h in enumerate(hits)}
+    after = {h["id"]: n for n, h in enumerate(out)}
+    assert [h["id"] for h in out[:2]] == ["w0", "w1"]
+    assert all(after[p] < before[p] for p in ("w0", "w1", "w2", "w3"))
+    assert all(after[p] > before[p] for p in ("m0", "m1", "m2", "m3"))
+    assert all("personal" in h["scores"] and "relevance" in h["scores"] for h in out)
+    assert hits[0]["score"] == 1.0 and "scores" not in hits[0]  # inputs are not mutated
+
+
+def test_cold_start_and_no_user_keep_the_relevance_order(personalizer: Personalizer) -> None:
+    hits = _hits()
+    assert personalizer.rerank("shoes", hits, "nobody-seen-before") == hits
+    assert personalizer.rerank("shoes", hits, None) == hits
+
+
+def test_only_the_top_candidates_are_reordered(settings: Settings, personalizer: Personalizer) -> None:
+    personalizer.settings = settings.model_copy(update={"personal_candidates": 4})
+    out = personalizer.rerank("shoes", _hits(), "ann")
+    assert {h["id"] for h in out[:4]} == {"m0", "w0", "m1", "w1"}
+    assert [h["id"] for h in out[4:]] == ["m2", "w2", "m3", "w3"]
+    scores = [h["score"] for h in out]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_weight_zero_is_the_relevance_order(settings: Settings, personalizer: Personalizer) -> None:
+    personalizer.settings = settings.model_copy(update={"personal_weight": 0.0})
+    assert [h["id"] for h in personalizer.rerank("shoes", _hits(), "ann")] == [h["id"] for h in _hits()]
+
+
+def test_blend_is_bounded_by_relevance() -> None:
+    relevance = np.array([3.0, 2.0, 1.0])
+    personal = np.array([0.0, 0.0, 100.0])
+    assert blend(relevance, personal, 0.5).tolist() == [1.0, 0.5, 0.5]
+
+
+def test_demo_shoppers_are_idempotent(settings: Settings) -> None:
+    products = [
+        Product("1", "Nike Women Heels", attributes={"gender": "Women", "master_category": "Footwear"}),
+        Product("2", "Puma Men Sneakers", attributes={"gender": "Men", "master_category": "Footwear"}),
+        Product("3", "Titan Men Watch", attributes={"gender": "Men", "sub_category": "Watches"}),
+    ]
+    groups = demo_groups(products)
+    assert groups == {"womens-footwear": ["1"], "mens-footwear": ["2"], "mens-watches": ["3"]}
+    first = create_demo_shoppers(settings, groups, events_per_shopper=5)
+    again = create_demo_shoppers(settings, groups, events_per_shopper=5)
+    assert first == again == {"demo-womens-footwear": 5, "demo-mens-footwear": 5, "demo-mens-watches": 5}
+    with EventStore.open(settings) as store:
+        assert {e.product_id for e in store.history("demo-womens-footwear")} == {"1"}
+        assert store.count() == 15
+    with pytest.raises(ValueError, match="no demo product groups"):
+        create_demo_shoppers(settings, {})
