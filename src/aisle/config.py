@@ -85,6 +85,21 @@ class Settings(BaseSettings):
     )
     personal_candidates: int = Field(default=50, ge=2, description="Only the top-N relevance results are re-ordered.")
 
+    # assistant (aisle chat)
+    assistant_llm: str = Field(
+        default="smollm2", description="Local LLM: 'smollm2' (the packaged GGUF), a transformers folder or a .gguf."
+    )
+    assistant_llm_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible base URL (.../v1); when set, a tool-calling agent drives the tools.",
+    )
+    assistant_llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the endpoint.")
+    assistant_llm_api_key: str | None = None
+    assistant_temperature: float = Field(default=0.0, ge=0, le=2, description="0: greedy decoding.")
+    assistant_max_tokens: int = Field(default=80, ge=1, le=2048, description="Cap on a reply's new tokens.")
+    assistant_guard_retries: int = Field(default=0, ge=0, le=2, description="Regenerations before the template.")
+    policy_collection: str = "policies"
+
     # data-quality thresholds
     max_price: float = Field(default=1_000_000.0, gt=0, description="Prices above this are implausible.")
     max_text_chars: int = Field(default=20_000, gt=0, description="Longer descriptions are truncated.")

@@ -12,6 +12,7 @@ import typer
 from aisle import __version__
 from aisle.cli import (
     catalog_cmd,
+    chat_cmd,  # also registers `aisle eval assistant`
     eval_cmd,
     export_cmd,
     personal_cmd,  # also registers `aisle eval personal`
@@ -36,6 +37,7 @@ app.command("train-clip")(train_clip_cmd.train_clip)
 app.command("train-ranker")(train_ranker_cmd.train_ranker)
 app.command("train-personal")(personal_cmd.train_personal)
 app.add_typer(personal_cmd.events_app, name="events")
+app.command("chat")(chat_cmd.chat)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,123 @@
+"""Text built from tool results: the delimited data block the LLM reads, and the grounded templates that stand
+in when a generated reply fails the guard (or when no model is needed: refusals, greetings)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+DATA_OPEN, DATA_CLOSE = "<<<DATA", "DATA>>>"
+REFUSAL = (
+    "Sorry, I can only help with shopping at aisle: finding and comparing products, your orders and returns, and "
+    "our shipping, returns, warranty, payment and privacy policies."
+)
+ABUSE_REPLY = (
+    "I'm sorry this has been frustrating. I'm here to help with products, orders, returns and shop policies: "
+    "what can I do for you?"
+)
+GREETING = (
+    "Hello! I can find and compare products, check an order or start a return (with the order id and your e-mail), "
+    "and answer questions about shipping, returns, warranty, payment and privacy."
+)
+
+
+def money(value: Any, currency: Any) -> str:
+    if value is None:
+        return "price not listed"
+    amount = f"{float(value):,.2f}"
+    return f"{amount} {currency}" if currency else amount
+
+
+def product_line(n: int, p: dict[str, Any], with_id: bool = True) -> str:
+    stock = "in stock" if p.get("in_stock", True) else "out of stock"
+    line = f"{n}. {p.get('title')} - {money(p.get('price'), p.get('currency'))}, {stock}"
+    return f"{line} (id {p.get('id')})" if with_id else line
+
+
+def order_line(o: dict[str, Any]) -> str:
+    items = ", ".join(f"{i.get('title')} x{i.get('quantity', 1)}" for i in o.get("items", []))
+    when = f", delivered {o['delivered']}" if o.get("delivered") else ""
+    carrier = f" with {o['carrier']}" if o.get("carrier") and o.get("status") in ("shipped", "out for delivery") else ""
+    return (
+        f"Order {o['order_id']} (placed {o['placed']}{when}) is {o['status']}{carrier}. Items: {items}. "
+        f"Total {money(o.get('total'), o.get('currency'))}."
+    )
+
+
+def facts(call: dict[str, Any], with_ids: bool = True) -> list[str]:
+    """One tool call's result as short lines of facts (data block and templates share them)."""
+    name, result = call["name"], call["result"]
+    if result.get("error"):
+        return [f"Problem: {result['error']}"]
+    if name in ("search_products", "recommend_for_me", "product_details", "compare_products"):
+        products = result.get("products", [])
+        if not products:
+            return ["No matching products were found."]
+        lines = [product_line(n, p, with_ids) for n, p in enumerate(products, start=1)]
+        if name == "product_details":
+            p = products[0]
+            extras = [f"description: {p['description']}"] if p.get("description") else []
+            extras += [f"{k}: {p[k]}" for k in ("brand", "colour", "article_type", "gender") if p.get(k)]
+            lines += extras
+        if name == "compare_products" and result.get("cheapest"):
+            cheapest = next(p for p in products if p["id"] == result["cheapest"])
+            lines.append(f"Cheapest: {cheapest['title']} at {money(cheapest['price'], cheapest.get('currency'))}.")
+        return lines
+    if name in ("order_status", "start_return"):
+        if not result.get("found"):
+            return [str(result.get("message"))]
+        if name == "order_status":
+            orders = result.get("orders", [])
+            return [order_line(o) for o in orders] or ["You have no orders."]
+        ret = result["return"]
+        if ret.get("ok"):
+            return [
+                f"Return {ret['return_id']} is open for order {ret['order_id']}: a courier will pick it up and "
+                f"{money(ret['refund'], ret['currency'])} will be refunded after the quality check."
+            ]
+        return [f"A return for order {ret['order_id']} cannot be started: {ret['why']}."]
+    if name == "policy_answer":
+        return [f"{s['title']}: {s['text']}" for s in result.get("sections", [])]
+    return []
+
+
+def data_block(calls: Sequence[dict[str, Any]], limit: int = 3, chars: int = 320) -> str:
+    """The delimited block of tool results the LLM reads (data, never instructions). Kept short: on a small CPU
+    the prompt's length is most of the model's time."""
+    lines: list[str] = []
+    for call in calls:
+        kept = facts(call, with_ids=False)[: 1 if call["name"] == "policy_answer" else limit]
+        lines.extend(line[:chars] for line in kept)
+    return f"{DATA_OPEN}\n" + "\n".join(lines) + f"\n{DATA_CLOSE}"
+
+
+def template(calls: Sequence[dict[str, Any]], limit: int = 5) -> str:
+    """A grounded reply from the tool results alone."""
+    parts: list[str] = []
+    for call in calls:
+        lines = facts(call)
+        name = call["name"]
+        if name in ("search_products", "recommend_for_me") and call["result"].get("products"):
+            lead = "Here are some picks for you:" if name == "recommend_for_me" else "Here is what I found:"
+            parts.append(lead + "\n" + "\n".join(lines[:limit]))
+        elif name == "policy_answer" and lines:
+            parts.append("From our policies - " + _first_sentences(lines[0], 2))
+        else:
+            parts.append("\n".join(lines))
+    return "\n".join(parts) if parts else REFUSAL
+
+
+def listing(calls: Sequence[dict[str, Any]], limit: int = 5) -> str:
+    """The product or order lines shown under a generated lead sentence."""
+    out: list[str] = []
+    for call in calls:
+        if call["name"] in ("search_products", "recommend_for_me", "compare_products", "product_details",
+                            "order_status", "start_return"):  # fmt: skip
+            out.extend(facts(call)[:limit])
+    return "\n".join(out)
+
+
+def _first_sentences(text: str, n: int) -> str:
+    head, _, rest = text.partition(": ")
+    sentences = (rest or head).split(". ")
+    return f"{head}: " + ". ".join(sentences[:n]).rstrip(".") + "." if rest else ". ".join(sentences[:n])
