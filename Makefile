@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
-DEMO_DATA ?= $(or $(AISLE_DEMO_DATA),../shared/data/myntra)
+# extra options for `aisle demo`, e.g. make demo DEMO_ARGS='--port 8000 --data DIR'
+DEMO_ARGS ?=
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup setup-gpu demo test lint bench
+.PHONY: setup setup-gpu browser-deps demo test lint bench
 
 setup: $(STAMP)
 
@@ -22,8 +24,15 @@ setup-gpu: setup
 	$(PY) -m pip uninstall -q -y onnxruntime
 	$(PY) -m pip install -q -e '.[gpu]'
 
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download). Needs root or sudo.
+browser-deps:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# the Myntra demo (data from --data, AISLE_DEMO_DATA, ../shared/data/myntra or a download), then the UI on :7860
 demo: setup
-	$(VENV)/bin/aisle ingest myntra:$(DEMO_DATA)
+	$(VENV)/bin/aisle demo $(DEMO_ARGS)
 
 # pytest's exit code 5 (no tests collected) is a failure here, not a pass.
 test: setup

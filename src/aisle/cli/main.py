@@ -17,6 +17,7 @@ from aisle.cli import (
     export_cmd,
     personal_cmd,  # also registers `aisle eval personal`
     search_cmd,
+    serve_cmd,
     train_clip_cmd,
     train_ranker_cmd,
 )
@@ -35,6 +36,8 @@ app.command("export-onnx")(export_cmd.export_onnx)
 app.command("search")(search_cmd.search)
 app.command("train-clip")(train_clip_cmd.train_clip)
 app.command("train-ranker")(train_ranker_cmd.train_ranker)
+app.command("serve")(serve_cmd.serve)
+app.command("demo")(serve_cmd.demo)
 app.command("train-personal")(personal_cmd.train_personal)
 app.add_typer(personal_cmd.events_app, name="events")
 app.command("chat")(chat_cmd.chat)

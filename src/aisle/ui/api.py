@@ -1,0 +1,264 @@
+"""The REST API: search (JSON or multipart with a photo), chat (NDJSON stream), events, products, health.
+
+Bad input gets a 4xx with a one-line `detail`, never a 5xx: 400 for a query that cannot be answered as
+asked, 404 for an unknown product, 413 for a body over the limits, 415 for another content type, 422 for a
+body that does not match the schema.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from pydantic import ValidationError
+
+from aisle.pipeline.request import QueryError, SearchRequest
+from aisle.ui.models import (
+    ERRORS,
+    MAX_ID_CHARS,
+    MAX_UPLOAD_BYTES,
+    ChatBody,
+    ChatOut,
+    ErrorOut,
+    EventsBody,
+    EventsOut,
+    Health,
+    SearchBody,
+    SearchOut,
+    search_form_schema,
+)
+from aisle.ui.service import AisleService, FeatureUnavailable, image_url
+
+log = logging.getLogger(__name__)
+MAX_IMAGE_PIXELS = 40_000_000
+_NDJSON = 'one JSON object a line: {"type": "delta", "text"} ..., then {"type": "final", "reply", ...}'
+ProductId = Path(min_length=1, max_length=MAX_ID_CHARS)
+
+_SEARCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": SearchBody.model_json_schema()},
+        "multipart/form-data": {"schema": search_form_schema()},
+        "application/x-www-form-urlencoded": {"schema": search_form_schema(with_image=False)},
+    },
+}
+
+
+def _invalid(exc: ValidationError) -> RequestValidationError:
+    return RequestValidationError(exc.errors(include_url=False, include_context=False))
+
+
+async def _search_request(request: Request) -> SearchRequest:
+    """A SearchRequest from a JSON body, or from a multipart form with an optional photo."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    image: bytes | None = None
+    if kind == "application/json":
+        try:
+            data = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(400, "the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise HTTPException(422, "the body must be a JSON object")
+    elif kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = await request.form(max_files=1, max_fields=16, max_part_size=64 * 1024)
+        data = {}
+        for key, value in form.multi_items():
+            if key == "image":
+                if isinstance(value, str):
+                    raise HTTPException(422, "image must be a file upload")
+                if value.size is not None and value.size > MAX_UPLOAD_BYTES:
+                    raise HTTPException(413, f"the photo is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+                image = await value.read()
+            elif not isinstance(value, str):
+                raise HTTPException(422, f"field {key!r} must be text, not a file")
+            elif key == "filters":
+                try:
+                    data["filters"] = json.loads(value) if value.strip() else {}
+                except ValueError:
+                    raise HTTPException(400, 'filters must be a JSON object, e.g. {"gender": "Men"}') from None
+            else:
+                data[key] = value
+    else:
+        raise HTTPException(415, "send application/json, or multipart/form-data with an image file")
+    try:
+        body = SearchBody.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    if image is not None:
+        image = _checked_image(image)
+    return SearchRequest(
+        query=body.query,
+        image=image,
+        user=body.user,
+        filters=dict(body.filters),
+        top_k=body.top_k,
+        mode=body.mode,
+        rerank=body.rerank,
+        fusion=body.fusion,
+        explain=body.explain,
+    )
+
+
+def _checked_image(data: bytes) -> bytes | None:
+    """The photo bytes, refused early when they are not an image or decode to a huge picture."""
+    import io
+
+    from PIL import Image
+
+    if not data:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            width, height = picture.size
+    except Exception:  # PIL raises many kinds for foreign bytes; every one means "not an image"
+        raise HTTPException(400, "the uploaded file is not a readable image") from None
+    if width * height > MAX_IMAGE_PIXELS:
+        raise HTTPException(413, f"the photo is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels")
+    return data
+
+
+def _ndjson(parts: Iterator[Any]) -> Iterator[bytes]:
+    """Text deltas as they come, then the final reply (or an error line: the status is already sent)."""
+    try:
+        for part in parts:
+            if isinstance(part, str):
+                yield (json.dumps({"type": "delta", "text": part}, ensure_ascii=False) + "\n").encode()
+            else:
+                final = _reply_json(part)
+                yield (json.dumps({"type": "final", **final}, ensure_ascii=False) + "\n").encode()
+    except Exception as exc:  # the stream has begun: report the failure in it rather than cutting it off
+        log.exception("chat stream failed")
+        yield (json.dumps({"type": "error", "detail": f"the assistant failed: {exc}"}) + "\n").encode()
+
+
+def _reply_json(reply: Any) -> dict[str, Any]:
+    out = dict(reply.to_json())
+    out.setdefault("session_id", getattr(reply, "session_id", None))
+    products = []
+    for product in out.get("products") or []:
+        product = dict(product)
+        if product.get("id") and product.get("image") and "image_url" not in product:
+            product["image_url"] = image_url(str(product["id"]))
+        products.append(product)
+    out["products"] = products
+    return out
+
+
+def build_router(service: AisleService) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", response_model=Health, responses={503: {"model": ErrorOut}}, tags=["service"])
+    def healthz() -> Any:
+        """Whether the server can search its collection (and how many products it holds)."""
+        try:
+            return service.health()
+        except Exception as exc:  # a missing collection, an unreachable Qdrant: unhealthy, and say why
+            return JSONResponse({"detail": f"not ready: {exc}"}, status_code=503)
+
+    @router.post(
+        "/api/search",
+        response_model=SearchOut,
+        responses=ERRORS,
+        openapi_extra={"requestBody": _SEARCH_BODY},
+        tags=["search"],
+    )
+    async def search(request: Request) -> Any:
+        """Search the catalogue: the JSON of `aisle search --json`; a photo goes in a multipart form."""
+        search_request = await _search_request(request)
+        try:
+            return JSONResponse(await run_in_threadpool(service.search, search_request))
+        except QueryError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    @router.post(
+        "/api/chat",
+        response_model=ChatOut,
+        responses={
+            200: {"content": {"application/x-ndjson": {"schema": {"type": "string", "description": _NDJSON}}}},
+            **ERRORS,
+            503: {"model": ErrorOut, "description": "The assistant is not available"},
+        },
+        tags=["chat"],
+    )
+    def chat(body: ChatBody) -> Any:
+        """Ask the assistant. With stream=true (default) the reply comes as NDJSON lines: {"type": "delta",
+        "text"} as it is written, then {"type": "final", "reply", "products", "tool_calls", "grounded"}."""
+        if not body.message.strip():
+            raise HTTPException(400, "empty message")
+        try:
+            assistant = service.assistant
+        except FeatureUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
+        try:
+            if not body.stream:
+                reply = assistant.reply(body.message, session_id=body.session_id, user=body.user)
+                return JSONResponse(_reply_json(reply))
+            parts = assistant.stream(body.message, session_id=body.session_id, user=body.user)
+            first = next(parts, None)  # a message the assistant refuses fails here, before any byte is sent
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return StreamingResponse(_ndjson(itertools.chain([first] if first is not None else [], parts)),
+                                 media_type="application/x-ndjson")  # fmt: skip
+
+    @router.post(
+        "/api/events",
+        response_model=EventsOut,
+        responses={**ERRORS, 503: {"model": ErrorOut, "description": "The event store is not available"}},
+        tags=["events"],
+    )
+    def events(body: EventsBody) -> Any:
+        """Record shoppers' behaviour (views, clicks, add-to-cart, purchases) for personalised ranking."""
+        from aisle.types import BehaviourEvent, EventType
+
+        try:
+            store = service.events
+        except FeatureUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
+        now = datetime.now(UTC)
+        records = [
+            BehaviourEvent(
+                user=e.user,
+                product_id=e.product_id,
+                type=EventType(e.type),
+                timestamp=(e.timestamp if e.timestamp.tzinfo else e.timestamp.replace(tzinfo=UTC))
+                if e.timestamp
+                else now,
+                query=e.query,
+            )
+            for e in body.events
+        ]
+        try:
+            return {"recorded": int(store.record(records))}
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    @router.get("/api/products/{product_id}", responses={404: {"model": ErrorOut}}, tags=["products"])
+    def product(product_id: str = ProductId) -> dict[str, Any]:
+        """One product's stored fields."""
+        found = service.product(product_id)
+        if found is None:
+            raise HTTPException(404, f"no product {product_id!r}")
+        return found
+
+    @router.get(
+        "/api/products/{product_id}/image",
+        response_class=FileResponse,
+        responses={200: {"content": {"image/*": {}}}, 404: {"model": ErrorOut}},
+        tags=["products"],
+    )
+    def product_image(product_id: str = ProductId) -> Any:
+        """The product's photo (only the file recorded for it at ingest)."""
+        path = service.image_path(product_id)
+        if path is None:
+            raise HTTPException(404, f"no photo for product {product_id!r}")
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+    return router

@@ -1,0 +1,79 @@
+"""The server: FastAPI with the REST API, and the Gradio UI (Search, Chat, Insights) mounted at `/`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from aisle import __version__
+from aisle.config import Settings
+from aisle.ui.service import AisleService
+
+log = logging.getLogger(__name__)
+DESCRIPTION = (
+    "aisle's REST API: product search (text and photo), the shopping assistant (streamed), behaviour events "
+    "and products. Bad input gets a 4xx with a one-line `detail`."
+)
+
+
+def build_blocks(service: AisleService) -> Any:
+    """The Gradio UI: three tabs over one service."""
+    import gradio as gr
+
+    from aisle.ui.chat_tab import build_chat_tab
+    from aisle.ui.insights_tab import build_insights_tab
+    from aisle.ui.search_tab import build_search_tab
+
+    with gr.Blocks(title="aisle") as blocks:
+        gr.Markdown(f"## aisle  \n{service.count():,} products in `{service.collection}`")
+        with gr.Tab("Search", id="search"):
+            build_search_tab(service)
+        with gr.Tab("Chat", id="chat"):
+            build_chat_tab(service)
+        with gr.Tab("Insights", id="insights"):
+            build_insights_tab(service, blocks)
+    return blocks
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    collection: str | None = None,
+    service: AisleService | None = None,
+    pipeline: Any = None,
+    ui: bool = True,
+) -> Any:
+    """The FastAPI app (REST under /api, /healthz, the UI at /). `ui=False` leaves the Gradio UI out."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import HTMLResponse
+
+    from aisle.ui import render
+    from aisle.ui.api import build_router
+    from aisle.ui.limits import BodyLimit
+    from aisle.ui.models import MAX_JSON_BYTES, MAX_UPLOAD_BYTES
+
+    service = service or AisleService(settings, pipeline=pipeline, collection=collection)
+    app = FastAPI(title="aisle", version=__version__, description=DESCRIPTION)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=MAX_JSON_BYTES,
+        upload_bytes=MAX_UPLOAD_BYTES + 64 * 1024,  # the photo plus the form's other fields
+        upload_paths=("/api/search",),
+    )
+    app.include_router(build_router(service))
+    app.state.service = service
+
+    @app.get("/products/{product_id}", include_in_schema=False, response_class=HTMLResponse)
+    def product_page(product_id: str) -> str:
+        found = service.product(product_id[:200])
+        if found is None:
+            raise HTTPException(404, f"no product {product_id!r}")
+        return render.product_page(found)
+
+    if ui:
+        import gradio as gr
+
+        gr.mount_gradio_app(app, build_blocks(service), path="/", ssr_mode=False, max_file_size="10mb", css=render.CSS)
+    return app

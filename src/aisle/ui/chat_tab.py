@@ -1,0 +1,66 @@
+"""The Chat tab: the assistant's reply streams in; the products its tools returned appear as cards."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from aisle.ui import render
+from aisle.ui.service import AisleService, FeatureUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _grounding(reply: Any) -> str:
+    tools = ", ".join(sorted({str(c.get("name", c.get("tool", "?"))) for c in reply.tool_calls})) or "none"
+    state = "grounded in tool results" if reply.grounded else "not grounded: treat with care"
+    return f'<div id="chat-grounded" data-grounded="{str(bool(reply.grounded)).lower()}">{state} (tools: {tools})</div>'
+
+
+def build_chat_tab(service: AisleService) -> None:
+    chatbot = gr.Chatbot(label="Assistant", elem_id="chatbot", height=420)
+    with gr.Row():
+        message = gr.Textbox(
+            placeholder="Ask about products, orders or returns", scale=5, show_label=False, elem_id="chat-input"
+        )
+        send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
+    user = gr.Textbox(label="Shopper id (optional)", elem_id="chat-user", max_length=200)
+    status = gr.HTML("", elem_id="chat-status")
+    cards = gr.HTML("", elem_id="chat-products")
+    session = gr.State(None)
+
+    def respond(
+        text: str, history: list[dict[str, Any]] | None, who: str, session_id: str | None
+    ) -> Iterator[tuple[Any, ...]]:
+        history = list(history or [])
+        if not (text or "").strip():
+            yield "", history, "", "", session_id
+            return
+        history += [{"role": "user", "content": text}, {"role": "assistant", "content": ""}]
+        yield "", history, "", "", session_id
+        try:
+            stream = service.assistant.stream(text, session_id=session_id, user=(who or "").strip() or None)
+            for part in stream:
+                if isinstance(part, str):
+                    history[-1] = {"role": "assistant", "content": history[-1]["content"] + part}
+                    yield "", history, "", "", session_id
+                else:
+                    history[-1] = {"role": "assistant", "content": part.reply}
+                    products = [
+                        service.product(str(p["id"])) or p for p in part.products if isinstance(p, dict) and p.get("id")
+                    ]
+                    yield "", history, _grounding(part), render.cards_html(products), part.session_id
+        except FeatureUnavailable as exc:
+            history[-1] = {"role": "assistant", "content": f"Sorry: {exc}."}
+            yield "", history, "", "", session_id
+        except Exception as exc:  # keep the page alive and say what failed
+            log.exception("chat failed")
+            history[-1] = {"role": "assistant", "content": f"Sorry, the assistant failed: {exc}"}
+            yield "", history, "", "", session_id
+
+    outputs = [message, chatbot, status, cards, session]
+    message.submit(respond, [message, chatbot, user, session], outputs)
+    send.click(respond, [message, chatbot, user, session], outputs)

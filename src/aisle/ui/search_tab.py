@@ -1,0 +1,92 @@
+"""The Search tab: query box, photo upload, facet filters, recognised-attribute chips, shopper, results."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from aisle.pipeline.request import QueryError, SearchRequest
+from aisle.ui import render
+from aisle.ui.chips import chips, drop_attributes
+from aisle.ui.service import AisleService
+
+log = logging.getLogger(__name__)
+NO_SHOPPER = "(anonymous)"
+TOP_K = 24
+_FIELD_ORDER = ("gender", "article_type", "colour", "master_category", "sub_category", "usage", "season", "brand")
+
+
+def _facet_fields(facets: dict[str, list[tuple[str, int]]]) -> list[str]:
+    known = [f for f in _FIELD_ORDER if f in facets]
+    return known + sorted(f for f in facets if f not in known)
+
+
+def build_search_tab(service: AisleService) -> None:
+    facets = service.facets()
+    fields = _facet_fields(facets)
+    with gr.Row():
+        query = gr.Textbox(
+            label="Search", placeholder="e.g. navy blue shirts for men", scale=5, elem_id="query", max_length=1000
+        )
+        button = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=240):
+            photo = gr.Image(label="Search by photo", type="filepath", sources=["upload"], elem_id="photo", height=180)
+            shopper = gr.Dropdown(
+                [NO_SHOPPER, *service.shoppers()],
+                value=NO_SHOPPER,
+                label="Shopper (personalised ranking)",
+                allow_custom_value=True,
+                elem_id="shopper",
+            )
+            mode = gr.Radio(["hybrid", "bm25", "dense", "image"], value="hybrid", label="Retrieval", elem_id="mode")
+            filters = [
+                gr.Dropdown(
+                    [value for value, _ in facets[field]],
+                    multiselect=True,
+                    label=field.replace("_", " "),
+                    elem_id=f"filter-{field}",
+                )
+                for field in fields
+            ]
+        with gr.Column(scale=4):
+            recognised = gr.CheckboxGroup(
+                [], label="Recognised in your query (untick to remove)", elem_id="chips", visible=False
+            )
+            results = gr.HTML(render.error_html("Type a query or upload a photo."), elem_id="results")
+    understood_state = gr.State({})
+
+    def run(text: str, image: str | None, who: str, how: str, *chosen: list[str] | None) -> tuple[Any, ...]:
+        selected = {field: list(values) for field, values in zip(fields, chosen, strict=True) if values}
+        request = SearchRequest(
+            query=text or "",
+            image=Path(image).read_bytes() if image else None,
+            user=None if not who or who == NO_SHOPPER else who,
+            filters=selected,
+            top_k=TOP_K,
+            mode=how,  # type: ignore[arg-type]
+            explain=True,
+        )
+        try:
+            response = service.search(request)
+        except QueryError as exc:
+            return render.error_html(str(exc)), gr.CheckboxGroup(choices=[], value=[], visible=False), {}
+        understood = response.get("understood") or {}
+        labels = list(chips(understood))
+        chip_box = gr.CheckboxGroup(choices=labels, value=labels, visible=bool(labels))
+        return render.gallery_html(response), chip_box, understood
+
+    def remove_chips(text: str, ticked: list[str], understood: dict[str, Any]) -> str:
+        unticked = [field for label, field in chips(understood).items() if label not in (ticked or [])]
+        return drop_attributes(service.pipeline.understanding, text or "", unticked) if unticked else text
+
+    inputs = [query, photo, shopper, mode, *filters]
+    outputs = [results, recognised, understood_state]
+    query.submit(run, inputs, outputs)
+    button.click(run, inputs, outputs)
+    for trigger in (photo.upload, photo.clear, shopper.input, mode.input, *(f.input for f in filters)):
+        trigger(run, inputs, outputs)
+    recognised.input(remove_chips, [query, recognised, understood_state], [query]).then(run, inputs, outputs)

@@ -1,0 +1,200 @@
+"""What the REST API and the Gradio tabs share: one search pipeline, the assistant, the event store.
+
+One process owns them (embedded Qdrant allows one client per folder). Parts built by other packages (the
+assistant, the behaviour-event store) load on first use; when one is missing the feature answers with a clear
+"not available" message instead of failing the whole server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aisle.config import Settings, get_settings
+from aisle.pipeline.request import SearchRequest
+
+log = logging.getLogger(__name__)
+
+_HIDDEN = ("content_hash", "product_id")
+_NOT_FACETS = ("product_id", "currency", "category")
+MAX_FACET_VALUES = 40  # a field with more distinct values is not offered as a filter list
+SHOPPERS_FILE = "demo/shoppers.json"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+
+
+class FeatureUnavailable(RuntimeError):
+    """A feature whose component is not installed or not set up; the message says which and how."""
+
+
+def image_url(product_id: str) -> str:
+    from urllib.parse import quote
+
+    return f"/api/products/{quote(product_id, safe='')}/image"
+
+
+def product_url(product_id: str) -> str:
+    from urllib.parse import quote
+
+    return f"/products/{quote(product_id, safe='')}"
+
+
+def public_product(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload as the API shows it: the id first, internal fields hidden, an image URL added."""
+    product_id = str(payload.get("product_id", payload.get("id", "")))
+    out: dict[str, Any] = {"id": product_id}
+    out.update({k: v for k, v in payload.items() if k not in _HIDDEN and k != "id"})
+    if payload.get("image"):
+        out["image_url"] = image_url(product_id)
+    return out
+
+
+class AisleService:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        pipeline: Any = None,
+        collection: str | None = None,
+        assistant: Any = None,
+        events: Any = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.collection = collection or (pipeline.index.name if pipeline is not None else self.settings.collection)
+        self._pipeline = pipeline
+        self._assistant = assistant
+        self._events = events
+        self._facets: dict[str, list[tuple[str, int]]] | None = None
+        self._lock = threading.Lock()
+        self._latencies: deque[float] = deque(maxlen=5000)
+        self.started = time.time()
+
+    # -- search ----------------------------------------------------------------------------------------------
+    @property
+    def pipeline(self) -> Any:
+        if self._pipeline is None:
+            with self._lock:
+                if self._pipeline is None:
+                    from aisle.pipeline.search import SearchPipeline
+
+                    self._pipeline = SearchPipeline.open(self.collection, self.settings)
+        return self._pipeline
+
+    def warm_up(self) -> None:
+        """Load the models and the query vocabulary before the first shopper waits for them."""
+        self.pipeline.warm_up()
+        self.facets()
+        try:
+            assistant = self.assistant
+        except FeatureUnavailable as exc:
+            log.warning("%s", exc)
+        else:
+            if hasattr(assistant, "warm_up"):
+                assistant.warm_up()
+
+    def search(self, request: SearchRequest) -> dict[str, Any]:
+        """The search contract's JSON, with an `image_url` per result; QueryError for bad queries."""
+        started = time.perf_counter()
+        response = self.pipeline.search(request).to_json()
+        for hit in response["results"]:
+            if hit.get("image"):
+                hit["image_url"] = image_url(hit["id"])
+        self._latencies.append((time.perf_counter() - started) * 1000)
+        return response
+
+    def latency(self) -> dict[str, Any]:
+        """p50/p95/p99 of the searches this process has served (ms)."""
+        values = np.array(self._latencies, dtype=float)
+        if values.size == 0:
+            return {"count": 0}
+        p50, p95, p99 = np.percentile(values, [50, 95, 99])
+        return {"count": int(values.size), "p50": round(p50, 2), "p95": round(p95, 2), "p99": round(p99, 2)}
+
+    # -- products --------------------------------------------------------------------------------------------
+    def product(self, product_id: str) -> dict[str, Any] | None:
+        found = self.pipeline.index.get([product_id])
+        return public_product(found[0]) if found else None
+
+    def products(self, product_ids: Sequence[str]) -> list[dict[str, Any]]:
+        return [public_product(p) for p in self.pipeline.index.get(list(product_ids))]
+
+    def image_path(self, product_id: str) -> Path | None:
+        """The photo file recorded for this product at ingest, if it is a local image file (never any other path)."""
+        found = self.pipeline.index.get([product_id])
+        image = found[0].get("image") if found else None
+        if not image or not isinstance(image, str) or "://" in image:
+            return None
+        path = Path(image)
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            return None
+        return path
+
+    def facets(self) -> dict[str, list[tuple[str, int]]]:
+        """Keyword fields with a short list of values (colour, gender, article type, ...), most common first."""
+        if self._facets is None:
+            fields = [
+                f for f, kind in self.pipeline.filter_fields.items() if kind == "keyword" and f not in _NOT_FACETS
+            ]
+            counts = self.pipeline.index.facets(fields, limit=MAX_FACET_VALUES + 1)
+            self._facets = {
+                f: [(str(v), int(c)) for v, c in values]
+                for f, values in counts.items()
+                if 1 < len(values) <= MAX_FACET_VALUES
+            }
+        return self._facets
+
+    def count(self) -> int:
+        return int(self.pipeline.index.count())
+
+    # -- optional parts --------------------------------------------------------------------------------------
+    @property
+    def assistant(self) -> Any:
+        if self._assistant is None:
+            with self._lock:
+                if self._assistant is None:
+                    try:
+                        from aisle.assistant.service import Assistant
+                    except ImportError as exc:
+                        raise FeatureUnavailable(
+                            "the chat assistant is not available in this build (aisle.assistant is missing)"
+                        ) from exc
+                    self._assistant = Assistant.open(self.settings, pipeline=self.pipeline)
+        return self._assistant
+
+    @property
+    def events(self) -> Any:
+        if self._events is None:
+            with self._lock:
+                if self._events is None:
+                    try:
+                        from aisle.ranking.events import EventStore
+                    except ImportError as exc:
+                        raise FeatureUnavailable(
+                            "behaviour events are not available in this build (aisle.ranking.events is missing)"
+                        ) from exc
+                    self._events = EventStore.open(self.settings)
+        return self._events
+
+    def shoppers(self) -> list[str]:
+        """Demo shopper ids written by `aisle demo` (any other id can be typed in the UI)."""
+        path = self.settings.home / SHOPPERS_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [str(s) for s in data if isinstance(s, str | int)] if isinstance(data, list) else []
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "collection": self.collection,
+            "products": self.count(),
+            "uptime_s": round(time.time() - self.started, 1),
+        }

@@ -1,0 +1,134 @@
+"""The REST API over a real server (uvicorn on loopback) and the fixture catalogue with photos."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import jpeg_bytes
+
+
+@pytest.fixture(scope="module")
+def http(server: Any) -> Any:
+    with httpx.Client(base_url=server.url, timeout=300) as client:
+        yield client
+
+
+def test_healthz_counts_the_catalogue(http: Any) -> None:
+    response = http.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["products"] == 24
+
+
+def test_search_follows_the_cli_contract_with_image_urls(http: Any) -> None:
+    response = http.post("/api/search", json={"query": "red shirts for men", "top_k": 5, "explain": True})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) >= {"query", "results", "timings_ms", "understood"}
+    assert {"colour": "Red", "article_type": "Shirts", "gender": "Men"}.items() <= body["understood"].items()
+    top = body["results"][0]
+    assert top["title"] == "Acme Men Red Shirts"
+    assert {"bm25", "text", "image"} <= set(top["scores"])  # per-retriever scores: "why this result"
+    assert top["image_url"] == "/api/products/p00/image"
+    assert http.get(top["image_url"]).headers["content-type"] == "image/jpeg"
+
+
+def test_search_filters(http: Any) -> None:
+    body = http.post("/api/search", json={"query": "shirts", "filters": {"gender": "Women", "colour": ["Red", "Blue"]}})
+    hits = body.json()["results"]
+    assert hits and all(h["gender"] == "Women" and h["colour"] in ("Red", "Blue") for h in hits)
+
+
+def test_search_by_photo_as_multipart(http: Any) -> None:
+    files = {"image": ("blue.jpg", jpeg_bytes((30, 60, 200)), "image/jpeg")}
+    response = http.post(
+        "/api/search", data={"mode": "image", "top_k": "3", "filters": '{"gender": "Men"}'}, files=files
+    )
+    assert response.status_code == 200, response.text
+    hits = response.json()["results"]
+    assert len(hits) == 3 and all(h["gender"] == "Men" for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "words"),
+    [
+        ({"json": {"query": ""}}, 400, "empty query"),
+        ({"json": {"query": "x" * 1001}}, 422, "1000"),
+        ({"json": {"query": "shirts", "filters": {"size": "XL"}}}, 400, "unknown filter field"),
+        ({"json": {"query": "shirts", "top_k": 0}}, 422, "greater than or equal"),
+        ({"json": {"query": "shirts", "colour": "Red"}}, 422, "extra"),
+        ({"json": ["shirts"]}, 422, "JSON object"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
+        ({"content": b"query=shirts", "headers": {"content-type": "text/plain"}}, 415, "multipart"),
+        ({"files": {"image": ("x.jpg", b"this is not a photo", "image/jpeg")}}, 400, "not a readable image"),
+        ({"data": {"query": "shirts", "filters": "{gender"}}, 400, "filters must be a JSON object"),
+    ],
+)
+def test_bad_searches_get_clear_4xx(http: Any, kwargs: dict[str, Any], status: int, words: str) -> None:
+    response = http.post("/api/search", **kwargs)
+    assert response.status_code == status, response.text
+    assert words in json.dumps(response.json())
+
+
+def test_request_size_limits(http: Any) -> None:
+    huge = {"image": ("big.jpg", b"\xff" * (10 * 1024 * 1024 + 100 * 1024), "image/jpeg")}
+    assert http.post("/api/search", files=huge).status_code == 413
+    big_json = json.dumps({"query": "shirts", "user": "u" * (2 * 1024 * 1024)}).encode()
+    assert http.post("/api/events", content=big_json, headers={"content-type": "application/json"}).status_code == 413
+
+    def chunks() -> Any:  # no Content-Length: the limit is enforced while reading
+        for _ in range(3):
+            yield b" " * (512 * 1024)
+
+    chunked = http.post("/api/chat", content=chunks(), headers={"content-type": "application/json"})
+    assert chunked.status_code == 413
+
+
+def test_products(http: Any) -> None:
+    product = http.get("/api/products/p03").json()
+    assert product["id"] == "p03" and product["title"] == "Zenith Women Red Jeans"
+    assert "content_hash" not in product and product["image_url"] == "/api/products/p03/image"
+    assert http.get("/api/products/nope").status_code == 404
+    assert http.get("/api/products/nope/image").status_code == 404
+    page = http.get("/products/p03")
+    assert page.status_code == 200 and "Zenith Women Red Jeans" in page.text
+
+
+def test_openapi_documents_every_route(http: Any) -> None:
+    paths = http.get("/openapi.json").json()["paths"]
+    assert {"/api/search", "/api/chat", "/api/events", "/api/products/{product_id}", "/healthz"} <= set(paths)
+    content = paths["/api/search"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(content)
+
+
+def test_events_are_recorded(http: Any) -> None:
+    events = [
+        {"user": "ana", "product_id": "p00", "type": "click", "query": "red shirts"},
+        {"user": "ana", "product_id": "p00", "type": "purchase", "timestamp": "2026-01-02T03:04:05Z"},
+    ]
+    response = http.post("/api/events", json={"events": events})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"recorded": 2}
+    bad = http.post("/api/events", json={"events": [{"user": "ana", "product_id": "p00", "type": "stare"}]})
+    assert bad.status_code == 422
+
+
+def test_chat_streams_ndjson_and_ends_with_a_grounded_reply(http: Any) -> None:
+    with http.stream("POST", "/api/chat", json={"message": "Do you have red shirts for men?"}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+        lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+    assert [line["type"] for line in lines[:-1]] == ["delta"] * (len(lines) - 1) and len(lines) >= 2
+    final = lines[-1]
+    assert final["type"] == "final" and {"reply", "products", "tool_calls", "grounded"} <= set(final)
+    assert final["grounded"] is True and final["tool_calls"]
+    assert final["products"] and all(p["id"].startswith("p") for p in final["products"])
+
+
+def test_chat_rejects_bad_messages(http: Any) -> None:
+    assert http.post("/api/chat", json={"message": ""}).status_code == 422
+    assert http.post("/api/chat", json={"message": "   "}).status_code == 400
+    assert http.post("/api/chat", json={"message": "a\x00b\x01c\x02d\x03"}).status_code == 400

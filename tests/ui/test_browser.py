@@ -1,0 +1,158 @@
+"""The UI in a real browser: Playwright driving Debian's Chromium against a live server (marked `browser`).
+
+Screenshots of each test's final page go to test-artifacts/browser/ (git-ignored; CI keeps them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import jpeg_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+TIMEOUT_MS = 30_000
+# a search's first answer may wait on a cold start (models, disk caches) on a loaded 2-core CI machine: one
+# such wait of over 30 s was seen in a full run; a hang still fails, only later
+SEARCH_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"needs Debian's Chromium at {CHROMIUM} (`make browser-deps` installs it)"
+        if os.environ.get("AISLE_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    opened.goto(server.url + "/")
+    opened.locator("#query textarea, #query input").first.wait_for()
+    yield opened
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def _search(page: Any, text: str) -> Any:
+    box = page.locator("#query textarea, #query input").first
+    box.fill(text)
+    box.press("Enter")
+    cards = page.locator("#results .aisle-card")
+    cards.first.wait_for(timeout=SEARCH_TIMEOUT_MS)
+    return cards
+
+
+def _images_loaded(page: Any, scope: str) -> bool:
+    """The first photos (those in view: the rest load lazily) arrived and decoded."""
+    return bool(
+        page.evaluate(
+            """(scope) => { const imgs = [...document.querySelectorAll(scope + ' img')].slice(0, 4);
+                 return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
+            scope,
+        )
+    )
+
+
+def test_query_shows_results_with_photos_chips_and_why(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    cards = _search(page, "red shirts for men")
+    expect(cards.first.locator(".aisle-title")).to_have_text("Acme Men Red Shirts")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#results img')].slice(0, 4).every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert _images_loaded(page, "#results")
+    expect(cards.first).to_contain_text("£10.00")
+    chips = page.locator("#chips")
+    expect(chips).to_contain_text("colour: Red")
+    cards.first.locator(".aisle-why summary").click()
+    expect(cards.first.locator(".aisle-why")).to_contain_text("keyword match (BM25)")
+    # removing a chip drops its words from the query and searches again
+    page.get_by_label("colour: Red").uncheck()
+    expect(page.locator("#query textarea, #query input").first).to_have_value("shirts for men")
+    expect(chips).not_to_contain_text("colour: Red")
+
+
+def test_filter_narrows_the_results(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _search(page, "shirts")
+    page.locator("#filter-gender input").first.click()
+    page.get_by_role("option", name="Women", exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        """() => { const cards = [...document.querySelectorAll('#results .aisle-card')];
+             return cards.length > 0 && cards.every(c => c.innerText.includes('gender: Women')); }"""
+    )
+    expect(page.locator("#results .aisle-card").first).to_contain_text("gender: Women")
+
+
+def test_photo_upload_searches_by_look(page: Any, tmp_path: Path) -> None:
+    photo = tmp_path / "blue-thing.jpg"
+    photo.write_bytes(jpeg_bytes((30, 60, 200)))
+    page.locator("#photo input[type=file]").set_input_files(str(photo))
+    page.locator("#results .aisle-card").first.wait_for()
+    page.wait_for_function("() => document.querySelectorAll('#results .aisle-card').length >= 5")
+    assert _images_loaded(page, "#results")
+
+
+def test_chat_streams_a_grounded_reply_with_product_cards(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Chat").click()
+    # record every state of the assistant's message as it streams in
+    page.evaluate(
+        """() => { window.aisleSeen = new Set();
+             const watch = () => { const bots = document.querySelectorAll('#chatbot .bot, #chatbot [data-testid=bot]');
+               if (bots.length) window.aisleSeen.add(bots[bots.length - 1].innerText.trim()); };
+             new MutationObserver(watch).observe(document.querySelector('#chatbot'),
+               {subtree: true, childList: true, characterData: true}); }"""
+    )
+    box = page.locator("#chat-input textarea, #chat-input input").first
+    box.fill("Do you have red shirts for men?")
+    box.press("Enter")
+    cards = page.locator("#chat-products .aisle-card")
+    cards.first.wait_for(timeout=120_000)
+    expect(page.locator("#chat-grounded")).to_have_attribute("data-grounded", "true")
+    assert _images_loaded(page, "#chat-products")
+    seen = [s for s in page.evaluate("() => [...window.aisleSeen]") if s]
+    assert len(seen) >= 2, f"the reply did not stream: {seen}"
+    with page.expect_popup() as popup:
+        cards.first.locator("a").first.click()
+    expect(popup.value.locator("h1")).to_be_visible()
+
+
+def test_insights_shows_serving_latency(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    _search(page, "watches")
+    page.get_by_role("tab", name="Insights").click()
+    page.locator("#insights-refresh").click()
+    expect(page.locator("#latency")).to_contain_text("this server")
