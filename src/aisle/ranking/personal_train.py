@@ -24,9 +24,10 @@ MODEL_VERSION = 1
 # per data set: model and training settings (the standard SASRec recipe; sparse logs get more dropout)
 RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ml-100k": ({"max_len": 50, "dropout": 0.2}, {"epochs": 100, "lr": 2e-3, "eval_every": 5, "patience": 3}),
+    # hidden 128 and lr 1e-3 chosen on the validation targets (NDCG@10 0.0188 vs 0.0157 for hidden 64, lr 2e-3)
     "online_retail": (
-        {"max_len": 50, "dropout": 0.5},
-        {"epochs": 100, "lr": 2e-3, "eval_every": 1, "patience": 4, "refit": True},
+        {"max_len": 50, "dropout": 0.5, "hidden": 128},
+        {"epochs": 100, "lr": 1e-3, "eval_every": 1, "patience": 4, "refit": True},
     ),
 }
 
