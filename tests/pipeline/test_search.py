@@ -88,6 +88,45 @@ def test_explain_gives_each_retrievers_score(pipeline: Any) -> None:
         assert {"bm25", "text", "image"} <= set(hit["scores"])
 
 
+class FakeScoreReadingRanker:
+    """A fake relevance ranker that, like the real one, asks for each retriever's score of its top K and
+    reverses their order."""
+
+    wants_retriever_scores = True
+    top_k = 6
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def rerank(self, query: str, hits: list[dict[str, Any]], user: str | None = None) -> list[dict[str, Any]]:
+        self.seen = [dict(h["scores"]) for h in hits[: self.top_k]]
+        return hits[: self.top_k][::-1] + hits[self.top_k :]
+
+
+def test_a_ranker_and_explain_share_one_score_lookup(
+    shared_client: Any, ingested: str, search_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aisle.pipeline.search import SearchPipeline
+
+    ranker = FakeScoreReadingRanker()
+    pipeline = SearchPipeline.open(ingested, search_settings, client=shared_client, ranker=ranker, personalizer=None)
+    lookups = []
+    original = shared_client.query_batch_points
+    monkeypatch.setattr(shared_client, "query_batch_points", lambda *a, **kw: lookups.append(1) or original(*a, **kw))
+    response = pipeline.search(SearchRequest(query="blue jeans", explain=True, top_k=4))
+    assert all({"bm25", "text", "image"} <= set(scores) for scores in ranker.seen)
+    assert len(response.results) == 4
+    for hit in response.results:
+        assert {"bm25", "text", "image"} <= set(hit["scores"])
+    assert len(lookups) == 1  # the ranker's top K already hold every returned hit: no second lookup
+
+    lookups.clear()
+    wide = pipeline.search(SearchRequest(query="blue jeans", explain=True, top_k=10))
+    for hit in wide.results:  # hits beyond the ranker's K are looked up too, once
+        assert {"bm25", "text", "image"} <= set(hit["scores"])
+    assert len(lookups) == 2
+
+
 def test_server_side_rrf_matches_ranx(pipeline: Any) -> None:
     from ranx import Run, fuse
 

@@ -229,10 +229,13 @@ class SearchPipeline:
         )
         timings["retrieve"] = (time.perf_counter() - retrieve_started) * 1000
         hits = self._hits(points, understood)
+        explained: set[str] = set()  # hits that already carry each retriever's own score
         if self.ranker is not None and request.rerank and hits:
             rerank_started = time.perf_counter()
             if getattr(self.ranker, "wants_retriever_scores", False):  # its features: each retriever's own score
-                self._explain(hits[: getattr(self.ranker, "top_k", len(hits))], retrievals, query_filter)
+                top = hits[: getattr(self.ranker, "top_k", len(hits))]
+                self._explain(top, retrievals, query_filter)
+                explained = {h["id"] for h in top}
             hits = self.ranker.rerank(text, hits, request.user)
             timings["rerank"] = (time.perf_counter() - rerank_started) * 1000
         if personal and hits and self.personalizer is not None:
@@ -241,7 +244,7 @@ class SearchPipeline:
             timings["personalize"] = (time.perf_counter() - personal_started) * 1000
         hits = hits[: request.top_k]
         if request.explain:
-            self._explain(hits, retrievals, query_filter)
+            self._explain([h for h in hits if h["id"] not in explained], retrievals, query_filter)
         timings["total"] = (time.perf_counter() - started) * 1000
         return SearchResponse(
             query=request.query,
