@@ -21,24 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._common import shared_data_or_exit
-from benchmarks.search import percentile
+from benchmarks.search import catalogue, percentile
 
 PREFETCH, RRF_K, BATCH = 100, 20, 256
 
 
 def data(n_queries: int) -> tuple[list[Any], np.ndarray, list[Any], np.ndarray]:
-    from aisle.catalog import load_catalog
+    """Sparse and MiniLM vectors of the products and of the queries that benchmarks.search uses for Myntra."""
     from aisle.encoders.registry import create_encoder
     from aisle.index.schema import dense_text, sparse_text
 
-    products = [p for p in load_catalog(f"myntra:{shared_data_or_exit() / 'myntra'}").products if p.image]
-    texts = list(
-        dict.fromkeys(
-            " ".join((a.get("colour", ""), a.get("article_type", ""), "for", a.get("gender", ""))).lower()
-            for a in (p.attributes for p in products[::7])
-        )
-    )[:n_queries]
+    products, texts = catalogue("myntra", n_queries)
     sparse, dense = create_encoder("bm25"), create_encoder("minilm")
     doc_sparse = sparse.encode_documents([sparse_text(p) for p in products])
     doc_dense = np.asarray(dense.encode_documents([dense_text(p) for p in products], progress=True))
@@ -156,8 +149,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name, values in times.items():
         print(f"{name:20s} {percentile(values, 50):8.2f} {percentile(values, 95):8.2f} {percentile(values, 99):8.2f}")
     for kind in ("sparse", "hybrid"):
-        local, edge = tops[f"local {kind}"], tops[f"edge {kind}"]
-        overlap = statistics.mean(len(set(a[:10]) & set(b[:10])) / 10 for a, b in zip(local, edge, strict=True))
+        pairs = zip(tops[f"local {kind}"], tops[f"edge {kind}"], strict=True)
+        overlap = statistics.mean(len(set(a[:10]) & set(b[:10])) / 10 for a, b in pairs)
         p95 = percentile(times[f"local {kind}"], 95) / percentile(times[f"edge {kind}"], 95)
         print(f"{kind}: edge p95 {p95:.1f}x faster; top-10 agreement {overlap:.3f}")
     local.client.close()  # before interpreter teardown, which its __del__ does not survive
