@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,20 +72,27 @@ class AisleService:
         self._assistant = assistant
         self._events = events
         self._facets: dict[str, list[tuple[str, int]]] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: building the assistant reads self.pipeline
         self._latencies: deque[float] = deque(maxlen=5000)
         self.started = time.time()
 
     # -- search ----------------------------------------------------------------------------------------------
+    def _lazy(self, attr: str, build: Callable[[], Any]) -> Any:
+        """`self.<attr>`, built once on first use (double-checked under the lock)."""
+        if getattr(self, attr) is None:
+            with self._lock:
+                if getattr(self, attr) is None:
+                    setattr(self, attr, build())
+        return getattr(self, attr)
+
     @property
     def pipeline(self) -> Any:
-        if self._pipeline is None:
-            with self._lock:
-                if self._pipeline is None:
-                    from aisle.pipeline.search import SearchPipeline
+        def build() -> Any:
+            from aisle.pipeline.search import SearchPipeline
 
-                    self._pipeline = SearchPipeline.open(self.collection, self.settings)
-        return self._pipeline
+            return SearchPipeline.open(self.collection, self.settings)
+
+        return self._lazy("_pipeline", build)
 
     def warm_up(self) -> None:
         """Load the models and the query vocabulary before the first shopper waits for them."""
@@ -156,31 +163,29 @@ class AisleService:
     # -- optional parts --------------------------------------------------------------------------------------
     @property
     def assistant(self) -> Any:
-        if self._assistant is None:
-            with self._lock:
-                if self._assistant is None:
-                    try:
-                        from aisle.assistant.service import Assistant
-                    except ImportError as exc:
-                        raise FeatureUnavailable(
-                            "the chat assistant is not available in this build (aisle.assistant is missing)"
-                        ) from exc
-                    self._assistant = Assistant.open(self.settings, pipeline=self.pipeline)
-        return self._assistant
+        def build() -> Any:
+            try:
+                from aisle.assistant.service import Assistant
+            except ImportError as exc:
+                raise FeatureUnavailable(
+                    "the chat assistant is not available in this build (aisle.assistant is missing)"
+                ) from exc
+            return Assistant.open(self.settings, pipeline=self.pipeline)
+
+        return self._lazy("_assistant", build)
 
     @property
     def events(self) -> Any:
-        if self._events is None:
-            with self._lock:
-                if self._events is None:
-                    try:
-                        from aisle.ranking.events import EventStore
-                    except ImportError as exc:
-                        raise FeatureUnavailable(
-                            "behaviour events are not available in this build (aisle.ranking.events is missing)"
-                        ) from exc
-                    self._events = EventStore.open(self.settings)
-        return self._events
+        def build() -> Any:
+            try:
+                from aisle.ranking.events import EventStore
+            except ImportError as exc:
+                raise FeatureUnavailable(
+                    "behaviour events are not available in this build (aisle.ranking.events is missing)"
+                ) from exc
+            return EventStore.open(self.settings)
+
+        return self._lazy("_events", build)
 
     def shoppers(self) -> list[str]:
         """Demo shopper ids written by `aisle demo` (any other id can be typed in the UI)."""
