@@ -74,7 +74,9 @@ def load_local(spec: str, cache_dir: str | None = None) -> tuple[Any, Any, str]:
 
     hf_logging.disable_progress_bar()
     folder, gguf = resolve_local_model(spec)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    from aisle.encoders.base import pick_device
+
+    device = pick_device()
     if device == "cpu":
         torch.set_num_threads(torch_threads())
     options: dict[str, Any] = {"gguf_file": gguf} if gguf else {}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from aisle.cli.eval_cmd import eval_app
+from aisle.cli.eval_cmd import default_data, eval_app
 
 if TYPE_CHECKING:
     from aisle.config import Settings
@@ -37,10 +37,7 @@ def _dataset_path(name: str, data: Path | None, settings: Settings) -> Path:
         if not data.exists():
             raise typer.BadParameter(f"no such file or folder: {data}", param_hint="--data")
         return data
-    shared = settings.shared_data_dir()
-    if shared is None or not (shared / name).exists():
-        raise typer.BadParameter(f"no shared data folder with {name!r}: give it with --data", param_hint="--data")
-    return shared / name
+    return default_data(name, settings)
 
 
 @eval_app.command("personal")

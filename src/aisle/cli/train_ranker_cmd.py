@@ -42,8 +42,6 @@ def train_ranker(
     from aisle.eval.datasets import load_dataset, select
     from aisle.eval.runner import ingest_dataset
     from aisle.index.client import open_client
-    from aisle.index.collection import ProductIndex
-    from aisle.pipeline.encoders import EncoderSet
     from aisle.pipeline.search import SearchPipeline
     from aisle.ranking.training import train_ranker as train
 
@@ -61,9 +59,7 @@ def train_ranker(
     dev = select(full, split="dev")  # test-split queries are dropped before anything reads them
     client = open_client(settings)
     summary = ingest_dataset(dev, settings, client, progress=not quiet)  # the whole corpus, as eval searches it
-    index = ProductIndex(client, summary.collection)
-    encoders = EncoderSet.build(index.metadata()["encoder_options"], settings.encoder_backend)
-    pipeline = SearchPipeline(index, encoders, settings=settings, ranker=None)
+    pipeline = SearchPipeline.open(summary.collection, settings, client=client, ranker=None, personalizer=None)
     result = train(dev, pipeline, models_dir=settings.models_dir, base=minilm_path(), config=config, progress=not quiet)
     training = result.manifest["training"]
     typer.echo(

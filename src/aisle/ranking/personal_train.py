@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from aisle.encoders.base import pick_device as encoder_device
 from aisle.ranking.sasrec import CandidateScorer, SASRec, SASRecConfig
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class TrainResult:
 
 
 def pick_device(device: str | None = None) -> torch.device:
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return torch.device(encoder_device(device))
 
 
 def pad(seqs: Sequence[np.ndarray], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:

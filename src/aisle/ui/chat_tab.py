@@ -49,9 +49,9 @@ def build_chat_tab(service: AisleService) -> None:
                     yield "", history, "", "", session_id
                 else:
                     history[-1] = {"role": "assistant", "content": part.reply}
-                    products = [
-                        service.product(str(p["id"])) or p for p in part.products if isinstance(p, dict) and p.get("id")
-                    ]
+                    listed = [p for p in part.products if isinstance(p, dict) and p.get("id")]
+                    stored = {q["id"]: q for q in service.products([str(p["id"]) for p in listed])}
+                    products = [stored.get(str(p["id"]), p) for p in listed]
                     yield "", history, _grounding(part), render.cards_html(products), part.session_id
         except FeatureUnavailable as exc:
             history[-1] = {"role": "assistant", "content": f"Sorry: {exc}."}
