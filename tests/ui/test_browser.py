@@ -69,15 +69,24 @@ def _search(page: Any, text: str) -> Any:
     return cards
 
 
-def _images_loaded(page: Any, scope: str) -> bool:
-    """The first photos (those in view: the rest load lazily) arrived and decoded."""
-    return bool(
-        page.evaluate(
+def _images_loaded(page: Any, scope: str, timeout_ms: int = 30_000) -> bool:
+    """The first photos (those in view: the rest load lazily) arrive and decode in time.
+
+    Cards render before their photos finish downloading, so this waits rather than
+    sampling once; it returns False only when the photos never load.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
             """(scope) => { const imgs = [...document.querySelectorAll(scope + ' img')].slice(0, 4);
                  return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }""",
-            scope,
+            arg=scope,
+            timeout=timeout_ms,
         )
-    )
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 def test_query_shows_results_with_photos_chips_and_why(page: Any) -> None:
