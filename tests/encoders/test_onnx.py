@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from aisle.encoders import EncoderError
 from aisle.encoders.onnx_export import (
     MANIFEST,
     RECIPES,
-    atomic_write,
     cosine_agreement,
     ensure_text_onnx,
     read_manifest,
@@ -131,22 +129,6 @@ def test_a_file_the_manifest_does_not_list_is_exported_again(isolated_home: Path
     ensure_text_onnx(reference.folder, reference.info.space)
     assert target.stat().st_mtime_ns != stamp
     assert json.loads((target.parent / MANIFEST).read_text())["files"]["text.onnx"]["recipe"] == RECIPES["fp32"]
-
-
-def test_atomic_write_never_leaves_half_a_file(tmp_path: Path) -> None:
-    target = tmp_path / "model.onnx"
-
-    def crash(tmp: Path) -> None:
-        tmp.write_bytes(b"partial")
-        raise RuntimeError("killed mid-export")
-
-    with pytest.raises(RuntimeError):
-        atomic_write(target, crash)
-    assert not target.exists() and os.listdir(tmp_path) == []
-    atomic_write(target, lambda tmp: tmp.write_bytes(b"whole"))
-    with pytest.raises(RuntimeError):
-        atomic_write(target, crash)
-    assert target.read_bytes() == b"whole" and os.listdir(tmp_path) == ["model.onnx"]
 
 
 def test_unsupported_sentence_transformers_stacks_are_refused(tmp_path: Path) -> None:

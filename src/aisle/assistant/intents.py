@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from aisle.assistant.redact import get_logger
+from aisle.files import atomic_write
 
 log = get_logger(__name__)
 INTENTS = (
@@ -80,10 +81,12 @@ class IntentClassifier:
             return cls(encoder, stored["coef"], stored["intercept"], [str(c) for c in stored["classes"]])
         log.info("training the intent classifier on %d utterances", len(utterances))
         trained = cls.train(encoder, utterances)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, coef=trained.coef, intercept=trained.intercept, classes=np.array(trained.classes))
-        tmp.replace(path)
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as handle:  # a file object: np.savez would append `.npz` to a name
+                np.savez(handle, coef=trained.coef, intercept=trained.intercept, classes=np.array(trained.classes))
+
+        atomic_write(path, write)
         return trained
 
     def probabilities(self, text: str) -> dict[str, float]:

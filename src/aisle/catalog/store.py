@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from aisle.catalog.quality import write_report
 from aisle.catalog.validate import CatalogLoad
+from aisle.files import atomic_write
 from aisle.types import Product
 
 PRODUCTS_FILE = "products.jsonl"
@@ -18,12 +18,13 @@ MANIFEST_FILE = "manifest.json"
 
 def save_catalog(load: CatalogLoad, folder: Path) -> Path:
     """Write the catalogue atomically (a crash mid-write leaves the previous version intact)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (PRODUCTS_FILE + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for product in load.products:
-            handle.write(json.dumps(product.to_record(), ensure_ascii=False) + "\n")
-    os.replace(tmp, folder / PRODUCTS_FILE)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as handle:
+            for product in load.products:
+                handle.write(json.dumps(product.to_record(), ensure_ascii=False) + "\n")
+
+    atomic_write(folder / PRODUCTS_FILE, write)
     write_report(load.report, load.quarantine, folder)
     manifest = {
         "name": load.name,

@@ -24,6 +24,9 @@ def train_ranker(
     ] = _DEFAULTS.max_length,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = _DEFAULTS.batch_size,
     learning_rate: Annotated[float, typer.Option("--lr", min=0.0)] = _DEFAULTS.learning_rate,
+    negatives: Annotated[
+        int, typer.Option("--negatives", min=0, help="Unjudged mined candidates per query, trained as irrelevant.")
+    ] = _DEFAULTS.negatives,
     candidates: Annotated[
         int, typer.Option("--candidates", min=5, help="First-stage depth mined for negatives and the scorer.")
     ] = _DEFAULTS.candidates,
@@ -52,7 +55,7 @@ def train_ranker(
     settings = get_settings()
     config = dataclasses.replace(
         _DEFAULTS, epochs=epochs, layers=layers, max_length=max_length, batch_size=batch_size,
-        learning_rate=learning_rate, candidates=candidates, seed=seed, refit=refit,
+        learning_rate=learning_rate, negatives=negatives, candidates=candidates, seed=seed, refit=refit,
     )  # fmt: skip
     path = data or default_data(dataset, settings)
     full = load_dataset(dataset, path, settings)

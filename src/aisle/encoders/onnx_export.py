@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aisle.encoders.base import EncoderError
+from aisle.files import atomic_write
 
 if TYPE_CHECKING:
     from aisle.encoders.clip import ClipModel
@@ -66,18 +66,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except (FileNotFoundError, json.JSONDecodeError):
         return {"files": {}}
     return data if isinstance(data.get("files"), dict) else {"files": {}}
-
-
-def atomic_write(target: Path, write: Callable[[Path], object]) -> Path:
-    """Call `write(tmp)` for a temporary path beside `target`, then move it into place; on failure, clean up."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
 
 
 @contextlib.contextmanager

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from aisle.encoders.onnx_export import atomic_write, make_session
+from aisle.encoders.onnx_export import make_session
+from aisle.files import atomic_write
 
 log = logging.getLogger(__name__)
 Backend = Literal["torch", "onnx", "onnx-int8"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from aisle.files import save_array
 from aisle.types import Product
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,7 @@ def pixel_cache(pairs: Sequence[Pair], image_size: int, cache_dir: Path, fingerp
             )
         )
     array = np.stack(decoded) if decoded else np.zeros((0, 3, image_size, image_size), np.uint8)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
-    np.save(tmp, array)
-    os.replace(tmp, path)
+    save_array(path, array)
     return array
 
 

@@ -20,6 +20,7 @@ from aisle.config import Settings, get_settings
 from aisle.encoders.base import EncoderError, pick_device
 from aisle.encoders.clip_training.data import Pair, data_fingerprint, pairs_from_products, pixel_cache, split_pairs
 from aisle.encoders.clip_training.train import TrainConfig, Trainer
+from aisle.files import save_array
 from aisle.types import Product
 
 log = logging.getLogger(__name__)
@@ -168,10 +169,7 @@ def _title_features(
             log.info("title feature cache hit: %s", path)
             return cached
     features = compute(built, titles, device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npy")
-    np.save(tmp, features)
-    os.replace(tmp, path)
+    save_array(path, features)
     return features
 
 
