@@ -35,7 +35,7 @@ from aisle.ui.models import (
     SearchOut,
     search_form_schema,
 )
-from aisle.ui.service import AisleService, FeatureUnavailable, image_url
+from aisle.ui.service import AisleService, FeatureUnavailable, add_image_url
 
 log = logging.getLogger(__name__)
 MAX_IMAGE_PIXELS = 40_000_000
@@ -142,13 +142,7 @@ def _ndjson(parts: Iterator[Any]) -> Iterator[bytes]:
 def _reply_json(reply: Any) -> dict[str, Any]:
     out = dict(reply.to_json())
     out.setdefault("session_id", getattr(reply, "session_id", None))
-    products = []
-    for product in out.get("products") or []:
-        product = dict(product)
-        if product.get("id") and product.get("image") and "image_url" not in product:
-            product["image_url"] = image_url(str(product["id"]))
-        products.append(product)
-    out["products"] = products
+    out["products"] = [add_image_url(dict(product)) for product in out.get("products") or []]
     return out
 
 

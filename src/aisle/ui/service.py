@@ -40,6 +40,13 @@ def image_url(product_id: str) -> str:
     return f"/api/products/{quote(product_id, safe='')}/image"
 
 
+def add_image_url(product: dict[str, Any]) -> dict[str, Any]:
+    """`product` with `image_url` set when it has an id and a stored photo (the API serves photos by id)."""
+    if product.get("id") and product.get("image") and "image_url" not in product:
+        product["image_url"] = image_url(str(product["id"]))
+    return product
+
+
 def product_url(product_id: str) -> str:
     from urllib.parse import quote
 
@@ -50,10 +57,8 @@ def public_product(payload: dict[str, Any]) -> dict[str, Any]:
     """A stored payload as the API shows it: the id first, internal fields hidden, an image URL added."""
     product_id = str(payload.get("product_id", payload.get("id", "")))
     out: dict[str, Any] = {"id": product_id}
-    out.update({k: v for k, v in payload.items() if k not in _HIDDEN and k != "id"})
-    if payload.get("image"):
-        out["image_url"] = image_url(product_id)
-    return out
+    out.update({k: v for k, v in payload.items() if k not in _HIDDEN and k not in ("id", "image_url")})
+    return add_image_url(out)
 
 
 class AisleService:
@@ -111,8 +116,7 @@ class AisleService:
         started = time.perf_counter()
         response = self.pipeline.search(request).to_json()
         for hit in response["results"]:
-            if hit.get("image"):
-                hit["image_url"] = image_url(hit["id"])
+            add_image_url(hit)
         self._latencies.append((time.perf_counter() - started) * 1000)
         return response
 
