@@ -4,7 +4,6 @@ against (the last results shown, the order in focus, the orders this session pro
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -14,6 +13,7 @@ from typing import Any
 
 from aisle.assistant.redact import redact
 from aisle.config import Settings, get_settings
+from aisle.sqlite_files import connect, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -55,12 +55,8 @@ class SessionState:
 
 class SessionStore:
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(path, _SCHEMA)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> SessionStore:
@@ -97,28 +93,21 @@ class SessionStore:
     ) -> None:
         """Store the user message and the reply (both redacted) and the new state, in one transaction."""
         now = time.time()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "INSERT INTO sessions VALUES (?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET updated = "
-                    "excluded.updated, state = excluded.state",
-                    (session_id, user, now, now, json.dumps(state.to_json())),
-                )
-                last = "SELECT COALESCE(MAX(n), -1) FROM turns WHERE session_id = ?"
-                (n,) = db.execute(last, (session_id,)).fetchone()
-                db.execute(
-                    "INSERT INTO turns VALUES (?,?,?,?,?,?)", (session_id, n + 1, "user", redact(message), "{}", now)
-                )
-                db.execute(
-                    "INSERT INTO turns VALUES (?,?,?,?,?,?)",
-                    (session_id, n + 2, "assistant", redact(reply), json.dumps(meta, default=str), now),
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with transaction(self._db, self._lock) as db:
+            db.execute(
+                "INSERT INTO sessions VALUES (?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET updated = "
+                "excluded.updated, state = excluded.state",
+                (session_id, user, now, now, json.dumps(state.to_json())),
+            )
+            last = "SELECT COALESCE(MAX(n), -1) FROM turns WHERE session_id = ?"
+            (n,) = db.execute(last, (session_id,)).fetchone()
+            db.execute(
+                "INSERT INTO turns VALUES (?,?,?,?,?,?)", (session_id, n + 1, "user", redact(message), "{}", now)
+            )
+            db.execute(
+                "INSERT INTO turns VALUES (?,?,?,?,?,?)",
+                (session_id, n + 2, "assistant", redact(reply), json.dumps(meta, default=str), now),
+            )
 
     def transcript(self, session_id: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from aisle.config import Settings, get_settings
+from aisle.sqlite_files import connect, transaction
 
 ORDER_ID = re.compile(r"\bORD-?\d{4,8}\b", re.IGNORECASE)
 STATUSES = ("processing", "shipped", "out for delivery", "delivered", "cancelled", "return requested", "refunded")
@@ -82,27 +81,13 @@ class OrderStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = connect(self.path, _SCHEMA)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> OrderStore:
         settings = settings or get_settings()
         return cls(settings.home / "stores" / "orders.sqlite")
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def add(self, orders: Sequence[Order]) -> int:
         """Insert orders that are not there yet (idempotent); returns how many were new."""
@@ -111,7 +96,7 @@ class OrderStore:
              json.dumps(o.items), o.total, o.currency)
             for o in orders
         ]  # fmt: skip
-        with self._tx() as db:
+        with transaction(self._db, self._lock) as db:
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
             return db.total_changes - before
@@ -156,7 +141,7 @@ class OrderStore:
         if today > deadline:
             return {"ok": False, "order_id": order.order_id, "why": f"the return window closed on {deadline}"}
         return_id = f"RET-{order.order_id[4:]}"
-        with self._tx() as db:
+        with transaction(self._db, self._lock) as db:
             row = (return_id, order.order_id, reason, str(today))
             db.execute("INSERT OR IGNORE INTO returns VALUES (?,?,?,?)", row)
             db.execute("UPDATE orders SET status = 'return requested' WHERE order_id = ?", (order.order_id,))

@@ -13,13 +13,13 @@ import hmac
 import logging
 import os
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aisle.config import Settings, get_settings
+from aisle.sqlite_files import connect, transaction
 from aisle.types import BehaviourEvent, EventType
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,7 @@ class EventStore:
         self.path = path
         self._key = key
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
+        self._conn = connect(path, SCHEMA)
         if retention_days is not None:
             self.purge(timedelta(days=retention_days))
 
@@ -124,18 +120,12 @@ class EventStore:
             rows.append((self.pseudonym(event.user), product, kind, _utc(event.timestamp).timestamp(), query))
         if not rows:
             return 0
-        with self._lock:
-            before = self._conn.total_changes
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany(
-                    "INSERT OR IGNORE INTO events(user, product_id, type, ts, query) VALUES (?, ?, ?, ?, ?)", rows
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            return self._conn.total_changes - before
+        with transaction(self._conn, self._lock) as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO events(user, product_id, type, ts, query) VALUES (?, ?, ?, ?, ?)", rows
+            )
+            return db.total_changes - before
 
     def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
         """Delete events older than `older_than`; returns how many."""
