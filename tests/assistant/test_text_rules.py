@@ -107,3 +107,11 @@ def test_guard_flags_facts_no_tool_returned(reply: str, problem: str | None) -> 
     assert not result.ok
     if problem:
         assert any(problem in p for p in result.problems), result.problems
+
+
+def test_every_tool_intent_names_a_tool_and_every_tool_has_an_intent() -> None:
+    from aisle.assistant.intents import INTENTS
+    from aisle.assistant.tools import TOOLS
+
+    conversational = {"greeting", "off_topic", "abusive"}  # answered without a tool
+    assert set(INTENTS) - conversational == set(TOOLS)

@@ -22,7 +22,6 @@ INTENTS = (
     "search_products", "product_details", "compare_products", "recommend_for_me", "order_status", "start_return",
     "policy_answer", "greeting", "off_topic", "abusive",
 )  # fmt: skip
-TOOL_OF_INTENT = {i: i for i in INTENTS[:7]}  # the first seven intents are tool names
 _ABUSE = re.compile(
     r"\b(stupid|idiot|moron|dumb|useless|worthless|pathetic|shut up|suck|hell|screw you|hate you|f+u+c+k\w*|sh[i1]t\w*|"
     r"bastard|crap)\b",

@@ -173,20 +173,11 @@ class ToolBox:
 
     # -- LangChain tools -----------------------------------------------------------------------------------
     def tools(self) -> list[BaseTool]:
-        specs: list[tuple[Any, type[BaseModel], str]] = [
-            (self.search_products, SearchArgs, "Search the catalogue for products."),
-            (self.product_details, ProductArgs, "Details of one product: price, stock, description."),
-            (self.compare_products, CompareArgs, "Compare two to four products side by side."),
-            (self.recommend_for_me, RecommendArgs, "Personal recommendations for the logged-in shopper."),
-            (self.order_status, OrderArgs, "Status of an order the customer owns."),
-            (self.start_return, ReturnArgs, "Start a return for a delivered order the customer owns."),
-            (self.policy_answer, PolicyArgs, "Shop policies: shipping, returns, warranty, payment, privacy."),
-        ]
         return [
             StructuredTool.from_function(
-                func=self._recorded(fn.__name__, fn), name=fn.__name__, description=doc, args_schema=schema
+                func=self._recorded(name, getattr(self, name)), name=name, description=doc, args_schema=schema
             )
-            for fn, schema, doc in specs
+            for name, (schema, doc) in TOOLS.items()
         ]
 
     def _recorded(self, name: str, fn: Any) -> Any:
@@ -197,29 +188,29 @@ class ToolBox:
 
     def call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run a tool by name with validated arguments; the call and its result join this turn's record."""
-        bodies = {t: getattr(self, t) for t in TOOL_NAMES}
-        if name not in bodies:
+        if name not in TOOLS:
             result: dict[str, Any] = {"error": f"unknown tool {name}"}
         else:
-            schema = SCHEMAS[name]
+            schema = TOOLS[name][0]
             try:
                 clean = schema(**args).model_dump()
             except ValueError as exc:
                 result = {"error": f"bad arguments for {name}: {exc}"}
             else:
-                result = bodies[name](**clean)
+                result = getattr(self, name)(**clean)
         shown_args = {k: ("[email]" if k == "email" and v else v) for k, v in args.items()}
         self.calls.append({"name": name, "args": shown_args, "result": result})
         log.info("tool %s(%s)", name, redact(json.dumps(shown_args, default=str)))
         return result
 
 
-TOOL_NAMES = (
-    "search_products", "product_details", "compare_products", "recommend_for_me", "order_status", "start_return",
-    "policy_answer",
-)  # fmt: skip
-SCHEMAS: dict[str, type[BaseModel]] = {
-    "search_products": SearchArgs, "product_details": ProductArgs, "compare_products": CompareArgs,
-    "recommend_for_me": RecommendArgs, "order_status": OrderArgs, "start_return": ReturnArgs,
-    "policy_answer": PolicyArgs,
-}  # fmt: skip
+# name (a method of ToolBox) -> (argument schema, description the LLM reads)
+TOOLS: dict[str, tuple[type[BaseModel], str]] = {
+    "search_products": (SearchArgs, "Search the catalogue for products."),
+    "product_details": (ProductArgs, "Details of one product: price, stock, description."),
+    "compare_products": (CompareArgs, "Compare two to four products side by side."),
+    "recommend_for_me": (RecommendArgs, "Personal recommendations for the logged-in shopper."),
+    "order_status": (OrderArgs, "Status of an order the customer owns."),
+    "start_return": (ReturnArgs, "Start a return for a delivered order the customer owns."),
+    "policy_answer": (PolicyArgs, "Shop policies: shipping, returns, warranty, payment, privacy."),
+}
