@@ -67,18 +67,19 @@ class SessionStore:
     def new_id() -> str:
         return uuid.uuid4().hex[:16]
 
-    def load(self, session_id: str, user: str | None) -> SessionState:
-        """The session's state; a session opened by another logged-in user starts empty (no shared memory)."""
-        with self._lock:
-            row = self._db.execute("SELECT user, state FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
-        if row is None or (row[0] is not None and row[0] != user):
-            return SessionState()
-        return SessionState.from_json(json.loads(row[1]))
-
-    def owner(self, session_id: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT user FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
-        return None if row is None else row[0]
+    def resume(self, session_id: str | None, user: str | None) -> tuple[str, SessionState]:
+        """The session to continue and its state, from one read: a new, empty one when there is no id or the id
+        belongs to another logged-in user (no shared memory, and never another customer's session)."""
+        if session_id is not None:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT user, state FROM sessions WHERE session_id = ?", (session_id,)
+                ).fetchone()
+            if row is None:
+                return session_id, SessionState()
+            if row[0] is None or row[0] == user:
+                return session_id, SessionState.from_json(json.loads(row[1]))
+        return self.new_id(), SessionState()
 
     def history(self, session_id: str, limit: int = HISTORY_TURNS) -> list[tuple[str, str]]:
         """The last `limit` (role, redacted text) turns, oldest first."""

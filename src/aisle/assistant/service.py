@@ -146,9 +146,7 @@ class Assistant:
     def _turn(self, message: str, session_id: str | None, user: str | None, emit: Any) -> ChatReply:
         started = time.perf_counter()
         text = validate_message(message)
-        if session_id is None or self.sessions.owner(session_id) not in (None, user):
-            session_id = SessionStore.new_id()  # never continue another customer's session
-        state = self.sessions.load(session_id, user)
+        session_id, state = self.sessions.resume(session_id, user)
         toolbox = ToolBox(self.pipeline, self.orders, self.policies, state, user=user)
         if isinstance(self.driver, Agent):
             turn: Turn = self.driver.run(text, toolbox, self.sessions.history(session_id))
