@@ -33,3 +33,12 @@ def test_the_assistant_can_be_built_before_the_pipeline(monkeypatch: pytest.Monk
     assert got == [fake_assistant] and opened == [fake_pipeline]
     assert service.assistant is fake_assistant and service.pipeline is fake_pipeline  # built once, then kept
     assert opened == [fake_pipeline]
+
+
+def test_ui_events_are_not_serialised_across_browsers(ui_service: Any) -> None:
+    """Gradio would otherwise run one search (and one chat) at a time for every browser together, and an event
+    that never gave its slot back would stall all later ones."""
+    from aisle.ui.app import build_blocks
+
+    blocks = build_blocks(ui_service)
+    assert blocks._queue.default_concurrency_limit is None  # the public setter, queue(), keeps no getter

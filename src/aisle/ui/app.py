@@ -33,7 +33,11 @@ def build_blocks(service: AisleService) -> Any:
             build_chat_tab(service)
         with gr.Tab("Insights", id="insights"):
             build_insights_tab(service, blocks)
-    return blocks
+    # Gradio's default is one running event per handler function across all browsers: every shopper's search
+    # waited for everyone else's, and one event that never released its slot (seen in the browser tests:
+    # a search queued for minutes with no worker busy) stalled every later search. The service is
+    # thread-safe and the REST API already serves requests concurrently.
+    return blocks.queue(default_concurrency_limit=None)
 
 
 def create_app(
