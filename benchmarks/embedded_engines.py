@@ -44,7 +44,10 @@ class LocalEngine:
     def __init__(self, doc_sparse: Sequence[Any], doc_dense: np.ndarray) -> None:
         from qdrant_client import QdrantClient, models
 
+        from aisle.index.query import query_vector
+
         self.models = models
+        self._vector = query_vector  # aisle's own conversion to qdrant-client's vector types
         self.client = QdrantClient(path=tempfile.mkdtemp(prefix="local-"))
         self.client.create_collection(
             "bench",
@@ -56,26 +59,23 @@ class LocalEngine:
                 "bench",
                 [
                     models.PointStruct(
-                        id=i, vector={"text": doc_dense[i].tolist(), "bm25": self._sparse(doc_sparse[i])}
+                        id=i, vector={"text": query_vector(doc_dense[i]), "bm25": query_vector(doc_sparse[i])}
                     )
                     for i in range(start, min(start + BATCH, len(doc_dense)))
                 ],
             )
 
-    def _sparse(self, v: Any) -> Any:
-        return self.models.SparseVector(indices=list(v.indices), values=list(v.values))
-
     def sparse(self, q: Any, _: np.ndarray) -> list[int]:
         return [
             int(p.id)
-            for p in self.client.query_points("bench", query=self._sparse(q), using="bm25", limit=PREFETCH).points
+            for p in self.client.query_points("bench", query=self._vector(q), using="bm25", limit=PREFETCH).points
         ]
 
     def hybrid(self, q: Any, d: np.ndarray) -> list[int]:
         m = self.models
         prefetch = [
-            m.Prefetch(query=self._sparse(q), using="bm25", limit=PREFETCH),
-            m.Prefetch(query=d.tolist(), using="text", limit=PREFETCH),
+            m.Prefetch(query=self._vector(q), using="bm25", limit=PREFETCH),
+            m.Prefetch(query=self._vector(d), using="text", limit=PREFETCH),
         ]
         query = m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=[1.0, 1.0]))
         return [

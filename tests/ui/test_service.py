@@ -1,4 +1,4 @@
-"""AisleService's lazily built parts (no server: the heavy opens are replaced by fakes)."""
+"""AisleService's lazily built parts (heavy opens replaced by fakes) and the Gradio app's queue settings."""
 
 from __future__ import annotations
 

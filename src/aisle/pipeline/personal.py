@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from aisle.config import Settings, get_settings
+from aisle.files import save_array
 from aisle.index.collection import ProductIndex
 from aisle.index.schema import TEXT, point_id
 
@@ -37,8 +38,7 @@ def content_vectors(
     if keep:
         log.info("embedding %d item texts for the personal ranker", len(keep))
         vectors[keep] = np.asarray(encoder.encode_documents([texts[i] for i in keep]), dtype=np.float32)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.save(cache, vectors)
+    save_array(cache, vectors)  # atomic: a crash mid-write must not leave a cache that np.load then fails on
     return vectors
 
 
