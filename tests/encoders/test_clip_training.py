@@ -63,9 +63,32 @@ def test_folder_loads_through_clip_spec_and_encodes(trained: tuple[Path, Setting
     text = create_encoder("clip-text", spec=str(folder))
     photos = image.encode_images([tiny_pairs[0].image, tiny_pairs[1].image])  # type: ignore[union-attr]
     words = text.encode_queries(["red shirts for men", "black watch"])  # type: ignore[union-attr]
-    assert photos.shape == (2, 16) and words.shape == (2, 16)
+    assert photos.shape == (2, 384) and words.shape == (2, 384)  # the identity projection: MiniLM's width
     assert np.allclose(np.linalg.norm(photos, axis=1), 1, atol=1e-4)
     assert image.info.space == text.info.space
+
+
+def test_identity_projection_keeps_minilm_space(trained: tuple[Path, Settings]) -> None:
+    """With the default text projection the image tower learns MiniLM's own space: the CLIP text tower's
+    vectors are the packaged MiniLM's sentence embeddings (mean pooling, normalised)."""
+    from aisle.encoders import create_encoder
+
+    folder, _ = trained
+    texts = ["red shirts for men", "Nike Women Black Running Shoes", "watch"]
+    clip_text = create_encoder("clip-text", spec=str(folder)).encode_queries(texts)  # type: ignore[union-attr]
+    minilm = create_encoder("minilm", backend="torch", device="cpu").encode_queries(texts)  # type: ignore[union-attr]
+    assert np.allclose((clip_text * minilm).sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_mlp_projection_learns_its_own_space(tiny_pairs: list[Pair], tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from aisle.encoders import create_encoder
+
+    config = replace(TINY, text_proj="mlp", embed_dim=16, epochs=2)
+    folder = train_on_pairs(tiny_pairs, config, tmp_path / "mlp", settings=Settings(home=tmp_path), device="cpu")
+    assert read_manifest(folder)["config"]["text_proj"] == "mlp"  # type: ignore[index]
+    assert create_encoder("clip-text", spec=str(folder)).encode_queries(["blue jeans"]).shape == (1, 16)  # type: ignore[union-attr]
 
 
 def test_saved_config_is_portable(trained: tuple[Path, Settings], tmp_path: Path) -> None:
@@ -138,6 +161,10 @@ def test_cli_rejects_bad_input(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["train-clip", "--catalog", f"myntra:{tmp_path}", "--epochs", "0"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["train-clip", "--catalog", f"myntra:{tmp_path}", "--text-proj", "cubic"])
+    assert result.exit_code == 2 and "identity" in result.output
+    result = runner.invoke(app, ["train-clip", "--catalog", f"myntra:{tmp_path}", "--crop-min", "0"])
     assert result.exit_code == 2
 
 

@@ -29,6 +29,23 @@ def train_clip(
     ] = 48,
     batch_size: Annotated[int, typer.Option("--batch-size", min=2, max=8192, help="Pairs per step.")] = 256,
     width: Annotated[int, typer.Option("--width", min=8, max=256, help="Image tower width (new image tower).")] = 16,
+    crop_min: Annotated[
+        float,
+        typer.Option(
+            "--crop-min",
+            min=0.1,
+            max=1.0,
+            help="Smallest share of a photo's area a random training crop keeps (1.0: flips and jitter only).",
+        ),
+    ] = 0.9,
+    text_proj: Annotated[
+        str,
+        typer.Option(
+            "--text-proj",
+            help="identity: the image tower learns the locked MiniLM's own space (default); mlp: a trained text "
+            "projection into a new space (--init models keep their own).",
+        ),
+    ] = "identity",
     seed: Annotated[int, typer.Option("--seed", help="Seed of weights, shuffling and augmentation.")] = 0,
     device: Annotated[
         str | None, typer.Option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
@@ -42,13 +59,25 @@ def train_clip(
 
     from aisle.config import get_settings
     from aisle.encoders.clip_training import TrainConfig, read_manifest, train_catalog_clip
+    from aisle.encoders.clip_training.model import TEXT_PROJECTIONS
 
     if ":" not in catalog and not catalog.endswith((".csv", ".jsonl", ".parquet")):
         raise typer.BadParameter(
             "use a SOURCE spec such as myntra:DIR or a .csv/.jsonl/.parquet file", param_hint="--catalog"
         )
+    if text_proj not in TEXT_PROJECTIONS:
+        raise typer.BadParameter(f"use one of {', '.join(TEXT_PROJECTIONS)}", param_hint="--text-proj")
     console = Console(stderr=True)
-    config = TrainConfig(epochs=epochs, image_size=image_size, batch_size=batch_size, width=width, seed=seed, init=init)
+    config = TrainConfig(
+        epochs=epochs,
+        image_size=image_size,
+        batch_size=batch_size,
+        width=width,
+        crop_scale=(crop_min, 1.0),
+        text_proj=text_proj,
+        seed=seed,
+        init=init,
+    )
 
     def report(record: dict) -> None:
         val = record.get("val", {})

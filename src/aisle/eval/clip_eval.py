@@ -53,6 +53,7 @@ def random_baseline_folder(trained: Path, settings: Settings, seed: int = 0) -> 
         layers=config["layers"],
         context_length=config["context_length"],
         seed=seed,
+        text_proj=config.get("text_proj", "mlp"),  # manifests before the option had an MLP
     )
     pre = json.loads((trained / "open_clip_config.json").read_text()).get("preprocess_cfg", {})
     return save_portable_folder(built.model.eval(), built.model_cfg, out, text_source=minilm_path(), preprocess_cfg=pre)

@@ -1,8 +1,9 @@
 """Catalogue-trained CLIP: contrastive training on a catalogue's own (photo, title) pairs with open_clip.
 
 With no pretrained CLIP to start from, the text tower is the packaged MiniLM, locked (its pooled title
-features are computed once), and a small ModifiedResNet image tower plus both projections are trained:
-locked-text tuning. `TrainConfig(init=SPEC)` fine-tunes an existing open_clip model instead.
+features are computed once) and by default unprojected, so a small ModifiedResNet image tower learns to
+place each photo on its title's MiniLM embedding: locked-text tuning (LiT). `text_proj="mlp"` also trains a
+text projection into a new space. `TrainConfig(init=SPEC)` fine-tunes an existing open_clip model instead.
 """
 
 from aisle.encoders.clip_training.run import (

@@ -31,10 +31,32 @@ class BuiltModel:
     text_source: Path | None  # the HF text folder (locked-text models), copied into the saved folder
 
 
+TEXT_PROJECTIONS = ("identity", "mlp")
+
+
+def text_width(text_folder: Path) -> int:
+    """The hidden size of a Hugging Face text model folder (MiniLM: 384)."""
+    return int(json.loads((text_folder / "config.json").read_text())["hidden_size"])
+
+
 def locked_text_cfg(
-    *, embed_dim: int, image_size: int, width: int, layers: Sequence[int], text_folder: Path, context_length: int
+    *,
+    embed_dim: int,
+    image_size: int,
+    width: int,
+    layers: Sequence[int],
+    text_folder: Path,
+    context_length: int,
+    text_proj: str = "mlp",
 ) -> dict[str, Any]:
-    """A ModifiedResNet image tower (open_clip's `vision_cfg` with a `layers` list) and an HF text tower."""
+    """A ModifiedResNet image tower (open_clip's `vision_cfg` with a `layers` list) and an HF text tower.
+
+    `text_proj="identity"`: no text projection at all (open_clip's `nn.Identity` when the widths match), so the
+    shared space is the locked text model's own; `"mlp"`: a trained MLP maps the text features into it."""
+    if text_proj not in TEXT_PROJECTIONS:
+        raise EncoderError(f"unknown text projection {text_proj!r}: use one of {', '.join(TEXT_PROJECTIONS)}")
+    if text_proj == "identity":
+        embed_dim = text_width(text_folder)
     return {
         "embed_dim": embed_dim,
         "custom_text": True,
@@ -42,7 +64,7 @@ def locked_text_cfg(
         "text_cfg": {
             "hf_model_name": str(text_folder),
             "hf_tokenizer_name": str(text_folder),
-            "hf_proj_type": "mlp",
+            "hf_proj_type": None if text_proj == "identity" else text_proj,
             "hf_pooler_type": "mean_pooler",
             "context_length": context_length,
         },
@@ -50,7 +72,14 @@ def locked_text_cfg(
 
 
 def build_locked_text(
-    *, embed_dim: int, image_size: int, width: int, layers: Sequence[int], context_length: int, seed: int
+    *,
+    embed_dim: int,
+    image_size: int,
+    width: int,
+    layers: Sequence[int],
+    context_length: int,
+    seed: int,
+    text_proj: str = "mlp",
 ) -> BuiltModel:
     """A new CustomTextCLIP: pretrained MiniLM text transformer (locked), random image tower and projections."""
     import open_clip
@@ -67,6 +96,7 @@ def build_locked_text(
         layers=layers,
         text_folder=folder,
         context_length=context_length,
+        text_proj=text_proj,
     )
     torch.manual_seed(seed)
     kwargs = {k: v for k, v in cfg.items() if k != "custom_text"}
