@@ -156,7 +156,9 @@ def test_cli_rejects_bad_input(tmp_path: Path) -> None:
 
     runner = CliRunner()
     result = runner.invoke(app, ["train-clip", "--catalog", "no-such-thing"])
-    assert result.exit_code == 2 and "SOURCE" in result.output
+    assert result.exit_code == 2 and "unknown source" in result.output
+    result = runner.invoke(app, ["train-clip", "--catalog", str(tmp_path / "missing.tsv")])
+    assert "no such file" in str(result.exception)  # a .tsv is a SOURCE: it got as far as reading the file
     result = runner.invoke(app, ["train-clip", "--catalog", "myntra:/no/such/folder"])
     assert result.exit_code != 0
     assert "Traceback" not in result.output

@@ -57,14 +57,16 @@ def train_clip(
     `aisle ingest --clip FOLDER`, `aisle search --image` and `aisle export-onnx` use."""
     from rich.console import Console
 
+    from aisle.catalog.raw import SourceError
+    from aisle.catalog.sources import parse_source
     from aisle.config import get_settings
     from aisle.encoders.clip_training import TrainConfig, read_manifest, train_catalog_clip
     from aisle.encoders.clip_training.model import TEXT_PROJECTIONS
 
-    if ":" not in catalog and not catalog.endswith((".csv", ".jsonl", ".parquet")):
-        raise typer.BadParameter(
-            "use a SOURCE spec such as myntra:DIR or a .csv/.jsonl/.parquet file", param_hint="--catalog"
-        )
+    try:
+        parse_source(catalog)  # the same SOURCE specs as `aisle ingest`, checked before any work
+    except SourceError as error:
+        raise typer.BadParameter(str(error), param_hint="--catalog") from None
     if text_proj not in TEXT_PROJECTIONS:
         raise typer.BadParameter(f"use one of {', '.join(TEXT_PROJECTIONS)}", param_hint="--text-proj")
     console = Console(stderr=True)
