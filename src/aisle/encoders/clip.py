@@ -76,13 +76,10 @@ class ClipModel:
         self.space = f"clip:{spec.fingerprint()}"
 
     def _embed_dim(self) -> int:
-        import json
-
         if self.spec.model.startswith("local-dir:"):
-            config = Path(self.spec.model.removeprefix("local-dir:")) / "open_clip_config.json"
-            if not config.is_file():
-                raise EncoderError(f"CLIP folder lacks open_clip_config.json: {config.parent}")
-            return int(json.loads(config.read_text())["model_cfg"]["embed_dim"])
+            from aisle.encoders.clip_folder import read_config
+
+            return int(read_config(Path(self.spec.model.removeprefix("local-dir:")))["model_cfg"]["embed_dim"])
         import open_clip
 
         config = open_clip.get_model_config(self.spec.model)
@@ -202,8 +199,10 @@ def save_clip_folder(
 
     from safetensors.torch import save_model
 
+    from aisle.encoders.clip_folder import CONFIG, WEIGHTS
+
     folder.mkdir(parents=True, exist_ok=True)
     config = {"model_cfg": model_cfg, "preprocess_cfg": preprocess_cfg or {}}
-    (folder / "open_clip_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    save_model(model, str(folder / "open_clip_model.safetensors"))
+    (folder / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    save_model(model, str(folder / WEIGHTS))
     return folder

@@ -34,7 +34,7 @@ REPORT_PIPELINES: dict[str, tuple[str, str | None, bool]] = {
 def random_baseline_folder(trained: Path, settings: Settings, seed: int = 0) -> Path:
     """A CLIP folder with the trained folder's architecture and random image tower and projections (the locked
     MiniLM text transformer is the same pretrained one): what training starts from."""
-    from aisle.encoders.clip_folder import save_portable_folder
+    from aisle.encoders.clip_folder import WEIGHTS, read_config, save_portable_folder
     from aisle.encoders.clip_training import read_manifest
     from aisle.encoders.clip_training.model import build_locked_text
     from aisle.encoders.text import minilm_path
@@ -44,7 +44,7 @@ def random_baseline_folder(trained: Path, settings: Settings, seed: int = 0) -> 
         raise ValueError(f"{trained} is not a locked-text catalogue CLIP folder (no aisle manifest)")
     config = manifest["config"]
     out = settings.models_dir / "clip" / f"random-{trained.name}-seed{seed}"
-    if (out / "open_clip_model.safetensors").is_file():
+    if (out / WEIGHTS).is_file():
         return out
     built = build_locked_text(
         embed_dim=config["embed_dim"],
@@ -55,7 +55,7 @@ def random_baseline_folder(trained: Path, settings: Settings, seed: int = 0) -> 
         seed=seed,
         text_proj=config.get("text_proj", "mlp"),  # manifests before the option had an MLP
     )
-    pre = json.loads((trained / "open_clip_config.json").read_text()).get("preprocess_cfg", {})
+    pre = read_config(trained).get("preprocess_cfg", {})
     return save_portable_folder(built.model.eval(), built.model_cfg, out, text_source=minilm_path(), preprocess_cfg=pre)
 
 
