@@ -47,7 +47,7 @@ def locked_text_cfg(
     layers: Sequence[int],
     text_folder: Path,
     context_length: int,
-    text_proj: str = "mlp",
+    text_proj: str,
 ) -> dict[str, Any]:
     """A ModifiedResNet image tower (open_clip's `vision_cfg` with a `layers` list) and an HF text tower.
 
@@ -79,7 +79,7 @@ def build_locked_text(
     layers: Sequence[int],
     context_length: int,
     seed: int,
-    text_proj: str = "mlp",
+    text_proj: str,
 ) -> BuiltModel:
     """A new CustomTextCLIP: pretrained MiniLM text transformer (locked), random image tower and projections."""
     import open_clip

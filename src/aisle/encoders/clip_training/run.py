@@ -19,7 +19,7 @@ from typing import Any
 from aisle.config import Settings, get_settings
 from aisle.encoders.base import EncoderError, pick_device
 from aisle.encoders.clip_training.data import Pair, data_fingerprint, pairs_from_products, pixel_cache, split_pairs
-from aisle.encoders.clip_training.train import TrainConfig, Trainer, mixed_precision
+from aisle.encoders.clip_training.train import TrainConfig, Trainer
 from aisle.files import save_array
 from aisle.types import Product
 
@@ -140,7 +140,7 @@ def train_on_pairs(
             "total": total,
         },
         "device": device,
-        "precision": mixed_precision(device) or "fp32",
+        "precision": result.precision,
         "torch_threads": torch.get_num_threads(),
         "host": platform.machine(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

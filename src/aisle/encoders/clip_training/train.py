@@ -50,6 +50,7 @@ class TrainResult:
     epochs: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
+    precision: str = "fp32"
 
 
 def mixed_precision(device: str) -> str | None:
@@ -176,7 +177,7 @@ class Trainer:
         total = steps_per_epoch * config.epochs
         warmup = max(1, int(config.warmup_fraction * total))
         base_lrs = [g["lr"] for g in optimizer.param_groups]
-        result = TrainResult(device=self.device)
+        result = TrainResult(device=self.device, precision=self.precision or "fp32")
         started = time.perf_counter()
         if self.channels_last:
             self.model.visual.to(memory_format=torch.channels_last)
