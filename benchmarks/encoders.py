@@ -2,9 +2,10 @@
 inputs: MiniLM on CrowdFlower product titles, and a ViT-B-32 CLIP's image tower on Myntra photos and its
 text tower on titles. The CLIP weights are random (nothing is downloaded; throughput does not depend on the
 values). Every backend gets the same batch size and the same number of threads (torch.get_num_threads()).
-Cosines are per row against the PyTorch fp32 vectors.
+Cosines are per row against the PyTorch fp32 CPU vectors. When a CUDA GPU is present, PyTorch on it joins
+each group as `torch-cuda` (fp32, same batch sizes); `--no-onnx` leaves the ONNX backends out.
 
-    python -m benchmarks.encoders [--titles 2000] [--images 256] [--clip-texts 256] [--repeats 3]
+    python -m benchmarks.encoders [--titles 2000] [--images 256] [--clip-texts 256] [--repeats 3] [--no-onnx]
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ Group = tuple[int, dict[str, Callable[[], Any]]]  # (items, {backend: () -> vect
 
 def _encoders(args: argparse.Namespace, onnx_dir: Path, threads: int) -> dict[str, Group]:
     """Every encoder built, warmed up (and exported) before anything is timed."""
+    import torch
+
     from aisle.encoders.clip import ClipImageEncoder, ClipModel, ClipSpec, ClipTextEncoder
     from aisle.encoders.onnx_clip import OnnxClipImageEncoder, OnnxClipTextEncoder
     from aisle.encoders.onnx_text import OnnxTextEncoder
@@ -45,25 +48,25 @@ def _encoders(args: argparse.Namespace, onnx_dir: Path, threads: int) -> dict[st
     clip_texts = titles[: args.clip_texts]
     onnx = {"onnx_dir": onnx_dir, "threads": threads}
     text_options = {"batch_size": args.batch_size, "max_seq_length": 128}
-    minilm = {
-        "torch": SentenceTransformerEncoder("minilm", device="cpu", **text_options),
-        "onnx": OnnxTextEncoder("minilm", providers=["CPUExecutionProvider"], **text_options, **onnx),
-        "onnx-int8": OnnxTextEncoder(
-            "minilm", quantized=True, providers=["CPUExecutionProvider"], **text_options, **onnx
-        ),
-    }
+    gpu = torch.cuda.is_available()
+    minilm: dict[str, Any] = {"torch": SentenceTransformerEncoder("minilm", device="cpu", **text_options)}
     clip = ClipModel(ClipSpec(args.clip_arch), device="cpu", batch_size=args.image_batch_size)
-    kw = {"batch_size": args.image_batch_size, "providers": ["CPUExecutionProvider"], **onnx}
-    image_towers = {
-        "torch": ClipImageEncoder(clip),
-        "onnx": OnnxClipImageEncoder(args.clip_arch, **kw),
-        "onnx-int8": OnnxClipImageEncoder(args.clip_arch, quantized=True, **kw),
-    }
-    text_towers = {
-        "torch": ClipTextEncoder(clip),
-        "onnx": OnnxClipTextEncoder(args.clip_arch, **kw),
-        "onnx-int8": OnnxClipTextEncoder(args.clip_arch, quantized=True, **kw),
-    }
+    image_towers: dict[str, Any] = {"torch": ClipImageEncoder(clip)}
+    text_towers: dict[str, Any] = {"torch": ClipTextEncoder(clip)}
+    if args.onnx:
+        kw = {"batch_size": args.image_batch_size, "providers": ["CPUExecutionProvider"], **onnx}
+        for suffix, quantized in (("", False), ("-int8", True)):
+            minilm["onnx" + suffix] = OnnxTextEncoder(
+                "minilm", quantized=quantized, providers=["CPUExecutionProvider"], **text_options, **onnx
+            )
+            image_towers["onnx" + suffix] = OnnxClipImageEncoder(args.clip_arch, quantized=quantized, **kw)
+            text_towers["onnx" + suffix] = OnnxClipTextEncoder(args.clip_arch, quantized=quantized, **kw)
+    if gpu:
+        minilm["torch-cuda"] = SentenceTransformerEncoder("minilm", device="cuda", **text_options)
+        clip_gpu = ClipModel(ClipSpec(args.clip_arch), device="cuda", batch_size=args.image_batch_size)
+        clip_gpu.parts[0].load_state_dict(clip.parts[0].state_dict())  # the same random weights as the CPU copy
+        image_towers["torch-cuda"] = ClipImageEncoder(clip_gpu)
+        text_towers["torch-cuda"] = ClipTextEncoder(clip_gpu)
     for encoder in [*minilm.values(), *image_towers.values(), *text_towers.values()]:
         encoder.warm_up()  # loads weights, exports the ONNX files on first use
     return {
@@ -90,6 +93,7 @@ def main() -> None:
     parser.add_argument("--image-batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--onnx-dir", type=Path, help="Keep the exported files here [a temporary folder].")
+    parser.add_argument("--no-onnx", dest="onnx", action="store_false", help="PyTorch backends only")
     args = parser.parse_args()
 
     import onnxruntime
@@ -111,6 +115,8 @@ def main() -> None:
         f"onnxruntime {onnxruntime.__version__} with {threads} threads each; median of {args.repeats} interleaved "
         f"runs; 1-min load average {load_before:.1f} before, {load_after:.1f} after"
     )
+    if torch.cuda.is_available():
+        print(f"GPU: {torch.cuda.get_device_name()}, CUDA {torch.version.cuda}")
     print(
         f"{'encoder':<22} {'items':>6} {'backend':<10} {'median s':>9} {'items/s':>9} {'vs torch':>9} "
         f"{'cos min':>8} {'cos mean':>9}"
