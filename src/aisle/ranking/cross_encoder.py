@@ -51,7 +51,8 @@ class PairTokenizer:
         self.max_length = max_length
 
     def __call__(self, queries: Sequence[str], docs: Sequence[str]) -> dict[str, np.ndarray]:
-        encodings = self.tokenizer.encode_batch(list(zip(queries, docs, strict=True)))
+        # encode_batch_fast skips character offsets, which nothing here reads (~15% of the tokenising time)
+        encodings = self.tokenizer.encode_batch_fast(list(zip(queries, docs, strict=True)))
         return {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
