@@ -49,8 +49,16 @@ def test_history_moves_matching_products_up_without_adding_any(personalizer: Per
     assert [h["id"] for h in out[:2]] == ["w0", "w1"]
     assert all(after[p] < before[p] for p in ("w0", "w1", "w2", "w3"))
     assert all(after[p] > before[p] for p in ("m0", "m1", "m2", "m3"))
-    assert all("personal" in h["scores"] and "relevance" in h["scores"] for h in out)
+    assert all("personal" in h["scores"] and "before_personal" in h["scores"] for h in out)
     assert hits[0]["score"] == 1.0 and "scores" not in hits[0]  # inputs are not mutated
+
+
+def test_the_rankers_relevance_logit_survives_personalisation(personalizer: Personalizer) -> None:
+    hits = [{**h, "scores": {"fused": 0.5, "relevance": -1.25}} for h in _hits()]
+    out = personalizer.rerank("shoes", hits, "ann")
+    assert all(h["scores"]["relevance"] == -1.25 and h["scores"]["fused"] == 0.5 for h in out)
+    by_id = {h["id"]: h["score"] for h in hits}
+    assert all(h["scores"]["before_personal"] == by_id[h["id"]] for h in out)
 
 
 def test_cold_start_and_no_user_keep_the_relevance_order(personalizer: Personalizer) -> None:

@@ -148,7 +148,12 @@ class Personalizer:
         scores = blend(relevance, np.asarray(personal, dtype=np.float64), self.settings.personal_weight)
         reordered = []
         for hit, score, p in zip(head, scores, personal, strict=True):
-            explained = {**(hit.get("scores") or {}), "relevance": float(hit["score"]), "personal": round(float(p), 6)}
+            # the score it came in with is kept under its own name: "relevance" is the cross-encoder's logit
+            explained = {
+                **(hit.get("scores") or {}),
+                "before_personal": float(hit["score"]),
+                "personal": round(float(p), 6),
+            }
             reordered.append({**hit, "score": float(score), "scores": explained})
         reordered.sort(key=lambda h: h["score"], reverse=True)
         low, high = float(relevance.min()), float(relevance.max())

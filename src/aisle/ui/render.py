@@ -20,6 +20,9 @@ _RETRIEVERS = {
     "clip_text": "title seen by CLIP",
     "fused": "fused score",
     "matched_attributes": "recognised attributes it matches",
+    "relevance": "re-ranker's relevance (cross-encoder)",
+    "before_personal": "score before your history",
+    "personal": "your history (personal score)",
 }
 _SHOWN_ATTRIBUTES = ("gender", "colour", "article_type", "usage", "season", "brand")
 
