@@ -52,10 +52,13 @@ def test_trains_on_events_and_the_pipeline_uses_it(
     assert manifest["data"]["users"] == 30
     index = ProductIndex(shared_client, ingested)
     personalizer = default_personalizer(index, settings)
-    assert isinstance(personalizer.scorer, SequentialScorer)
+    assert not personalizer.scorer.chosen  # nothing loads until a search has a shopper
+    assert isinstance(personalizer.scorer.scorer, SequentialScorer)
     pipeline = SearchPipeline.open(ingested, settings, client=shared_client)
     plain = pipeline.search(SearchRequest(query="shoes", top_k=8))
+    assert not pipeline.personalizer.scorer.chosen
     personal = pipeline.search(SearchRequest(query="shoes", top_k=8, user="shopper-1"))
+    assert pipeline.personalizer.scorer.chosen and isinstance(pipeline.personalizer.scorer.scorer, SequentialScorer)
     assert {h["id"] for h in personal.results} <= {
         h["id"] for h in pipeline.search(SearchRequest(query="shoes", top_k=50)).results
     }

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,24 +81,64 @@ def model_folder(settings: Settings, collection: str) -> Path:
 
 
 def default_personalizer(index: ProductIndex, settings: Settings) -> Any:
-    """The pipeline's personalizer: the trained sequential ranker for this collection when there is one whose
-    vectors match the collection's, else the content-profile scorer (no training needed). None when disabled."""
-    from aisle.ranking.personalizer import ContentProfileScorer, Personalizer, SequentialScorer
+    """The pipeline's personalizer (None when disabled). Its scorer is chosen on the first search that has a
+    shopper: most searches have none, and they should not pay for loading torch and a trained model."""
+    from aisle.ranking.personalizer import Personalizer
 
     if not settings.personalize:
         return None
     vectors = IndexVectors(index)
-    scorer: Any = ContentProfileScorer()
-    folder = model_folder(settings, index.name)
+    return Personalizer(LazyScorer(lambda: personal_scorer(vectors, index.name, settings)), vectors, settings=settings)
+
+
+def personal_scorer(vectors: IndexVectors, collection: str, settings: Settings) -> Any:
+    """The trained sequential ranker for this collection when there is one whose vectors match the
+    collection's, else the content-profile scorer (no training needed)."""
+    from aisle.ranking.personalizer import ContentProfileScorer, SequentialScorer
+
+    folder = model_folder(settings, collection)
     if (folder / "manifest.json").is_file():
         try:
             from aisle.ranking.personal_train import load_model
 
             personal = load_model(folder)
             if personal.manifest.get("content_space") == vectors.space():
-                scorer = SequentialScorer(personal)
-            else:
-                log.warning("personal model %s was trained on other vectors; using the content profile", folder)
+                return SequentialScorer(personal)
+            log.warning("personal model %s was trained on other vectors; using the content profile", folder)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             log.warning("cannot load the personal model in %s (%s); using the content profile", folder, exc)
-    return Personalizer(scorer, vectors, settings=settings)
+    return ContentProfileScorer()
+
+
+class LazyScorer:
+    """A PersonalScorer made by `choose()` on its first use (once, also under concurrent searches)."""
+
+    name = "lazy"
+
+    def __init__(self, choose: Callable[[], Any]) -> None:
+        self._choose = choose
+        self._scorer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def scorer(self) -> Any:
+        """The chosen scorer (chosen now if no search has needed it yet)."""
+        if self._scorer is None:
+            with self._lock:
+                if self._scorer is None:
+                    self._scorer = self._choose()
+        return self._scorer
+
+    @property
+    def chosen(self) -> bool:
+        return self._scorer is not None
+
+    def score(
+        self,
+        history: Sequence[str],
+        history_vectors: np.ndarray,
+        history_weights: np.ndarray,
+        candidates: Sequence[str],
+        candidate_vectors: np.ndarray,
+    ) -> np.ndarray:
+        return np.asarray(self.scorer.score(history, history_vectors, history_weights, candidates, candidate_vectors))
