@@ -44,10 +44,10 @@ class LocalEngine:
     def __init__(self, doc_sparse: Sequence[Any], doc_dense: np.ndarray) -> None:
         from qdrant_client import QdrantClient, models
 
-        from aisle.index.query import query_vector
+        from aisle.index.query import qdrant_vector
 
         self.models = models
-        self._vector = query_vector  # aisle's own conversion to qdrant-client's vector types
+        self._vector = qdrant_vector  # aisle's own conversion to qdrant-client's vector types
         self.client = QdrantClient(path=tempfile.mkdtemp(prefix="local-"))
         self.client.create_collection(
             "bench",
@@ -59,7 +59,7 @@ class LocalEngine:
                 "bench",
                 [
                     models.PointStruct(
-                        id=i, vector={"text": query_vector(doc_dense[i]), "bm25": query_vector(doc_sparse[i])}
+                        id=i, vector={"text": qdrant_vector(doc_dense[i]), "bm25": qdrant_vector(doc_sparse[i])}
                     )
                     for i in range(start, min(start + BATCH, len(doc_dense)))
                 ],

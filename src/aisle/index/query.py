@@ -67,7 +67,8 @@ def build_filter(filters: Mapping[str, Any], fields: Mapping[str, str]) -> Any:
     return models.Filter(must=must) if must else None
 
 
-def query_vector(vector: np.ndarray | SparseVector) -> Any:
+def qdrant_vector(vector: np.ndarray | SparseVector) -> Any:
+    """aisle's dense or sparse vector as qdrant-client takes it, in queries and in stored points alike."""
     from qdrant_client import models
 
     if isinstance(vector, SparseVector):
@@ -98,7 +99,7 @@ def hybrid_search(
         return list(
             client.query_points(
                 collection,
-                query=query_vector(only.vector),
+                query=qdrant_vector(only.vector),
                 using=only.using,
                 query_filter=query_filter,
                 limit=limit,
@@ -106,7 +107,7 @@ def hybrid_search(
             ).points
         )
     prefetch = [
-        models.Prefetch(query=query_vector(r.vector), using=r.using, filter=query_filter, limit=prefetch_limit)
+        models.Prefetch(query=qdrant_vector(r.vector), using=r.using, filter=query_filter, limit=prefetch_limit)
         for r in usable
     ]
     if fusion == "rrf":

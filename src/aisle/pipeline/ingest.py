@@ -17,6 +17,7 @@ from aisle.encoders import EncoderError
 from aisle.encoders.sparse import Bm25SparseEncoder
 from aisle.index.client import open_client
 from aisle.index.collection import ProductIndex
+from aisle.index.query import qdrant_vector
 from aisle.index.schema import (
     BM25,
     CLIP_TEXT,
@@ -94,7 +95,7 @@ def _points(encoders: EncoderSet, products: Sequence[Product], hashes: dict[str,
     for i, product in enumerate(products):
         vector: dict[str, Any] = {
             TEXT: dense[i].tolist(),
-            BM25: models.SparseVector(indices=list(sparse[i].indices), values=list(sparse[i].values)),
+            BM25: qdrant_vector(sparse[i]),
         }
         if titles is not None:
             vector[CLIP_TEXT] = titles[i].tolist()

@@ -181,7 +181,7 @@ class SearchPipeline:
         """Each retriever's own score for each hit, for "why this result"."""
         from qdrant_client import models
 
-        from aisle.index.query import query_vector
+        from aisle.index.query import qdrant_vector
         from aisle.index.schema import point_id
 
         ids: list[Any] = [point_id(h["id"]) for h in hits]
@@ -193,7 +193,7 @@ class SearchPipeline:
         only = models.Filter(must=conditions)
         requests = [
             models.QueryRequest(
-                query=query_vector(r.vector), using=r.using, filter=only, limit=len(ids), with_payload=False
+                query=qdrant_vector(r.vector), using=r.using, filter=only, limit=len(ids), with_payload=False
             )
             for r in retrievals
         ]
