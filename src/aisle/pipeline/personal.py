@@ -82,7 +82,7 @@ def model_folder(settings: Settings, collection: str) -> Path:
 
 def default_personalizer(index: ProductIndex, settings: Settings) -> Any:
     """The pipeline's personalizer (None when disabled). Its scorer is chosen on the first search that has a
-    shopper: most searches have none, and they should not pay for loading torch and a trained model."""
+    shopper: most searches have none, and opening a pipeline should not load (or warn about) a trained model."""
     from aisle.ranking.personalizer import Personalizer
 
     if not settings.personalize:
@@ -113,8 +113,6 @@ def personal_scorer(vectors: IndexVectors, collection: str, settings: Settings) 
 class LazyScorer:
     """A PersonalScorer made by `choose()` on its first use (once, also under concurrent searches)."""
 
-    name = "lazy"
-
     def __init__(self, choose: Callable[[], Any]) -> None:
         self._choose = choose
         self._scorer: Any = None
@@ -132,6 +130,10 @@ class LazyScorer:
     @property
     def chosen(self) -> bool:
         return self._scorer is not None
+
+    @property
+    def name(self) -> str:
+        return str(self._scorer.name) if self._scorer is not None else "not chosen yet"
 
     def score(
         self,
