@@ -28,7 +28,8 @@ Vectors = Callable[[Sequence[str]], dict[str, np.ndarray]]
 
 
 class PersonalScorer(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def score(
         self,
