@@ -46,6 +46,16 @@ def train_clip(
             "projection into a new space (--init models keep their own).",
         ),
     ] = "identity",
+    target_temperature: Annotated[
+        float,
+        typer.Option(
+            "--target-temperature",
+            min=0.0,
+            max=1.0,
+            help="Soft contrastive targets: softmax of title-title similarity at this temperature, so near-duplicate "
+            "titles are not negatives of each other; 0: one-hot targets (open_clip's ClipLoss).",
+        ),
+    ] = 0.03,
     seed: Annotated[int, typer.Option("--seed", help="Seed of weights, shuffling and augmentation.")] = 0,
     device: Annotated[
         str | None, typer.Option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
@@ -53,8 +63,8 @@ def train_clip(
     force: Annotated[bool, typer.Option("--force", help="Train again even when a matching model exists.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
-    """Contrastive training (open_clip's model and ClipLoss); saves a folder under AISLE_HOME/models/clip/ that
-    `aisle ingest --clip FOLDER`, `aisle search --image` and `aisle export-onnx` use."""
+    """Contrastive training (open_clip's model; soft or one-hot targets); saves a folder under
+    AISLE_HOME/models/clip/ that `aisle ingest --clip FOLDER`, `aisle search --image` and `aisle export-onnx` use."""
     from rich.console import Console
 
     from aisle.catalog.raw import SourceError
@@ -77,6 +87,7 @@ def train_clip(
         width=width,
         crop_scale=(crop_min, 1.0),
         text_proj=text_proj,
+        target_temperature=target_temperature or None,
         seed=seed,
         init=init,
     )

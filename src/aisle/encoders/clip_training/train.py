@@ -1,6 +1,6 @@
-"""The training loop: contrastive (open_clip's ClipLoss), AdamW + warm-up and cosine, bf16 mixed precision on
-a GPU or a CPU with bf16 matrix units, deterministic seeds, and image<->text recall on the held-out products
-after every epoch."""
+"""The training loop: contrastive (soft targets from title similarity, or open_clip's ClipLoss), AdamW +
+warm-up and cosine, bf16 mixed precision on a GPU or a CPU with bf16 matrix units, deterministic seeds, and
+image<->text recall on the held-out products after every epoch."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from aisle.encoders.clip_training.data import augment, normalise
+from aisle.encoders.clip_training.loss import SoftTargetClipLoss
 from aisle.encoders.clip_training.model import BuiltModel
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class TrainConfig:
     val_fraction: float = 0.05
     crop_scale: tuple[float, float] = (0.9, 1.0)  # light: the index holds these very photos, uncropped
     jitter: float = 0.15
+    target_temperature: float | None = 0.03  # soft targets from title similarity (loss.py); None: one-hot
     seed: int = 0
     init: str | None = None  # an open_clip spec to fine-tune; None: locked MiniLM + new image tower
 
@@ -170,7 +172,7 @@ class Trainer:
 
         config = self.config
         torch.manual_seed(config.seed)
-        loss_fn = ClipLoss()
+        loss_fn = ClipLoss() if config.target_temperature is None else SoftTargetClipLoss(config.target_temperature)
         optimizer = self._optimizer()
         batch = min(config.batch_size, max(2, len(self.train_idx)))
         steps_per_epoch = max(1, len(self.train_idx) // batch)
