@@ -35,7 +35,7 @@ def _fit(data: Interactions, content: np.ndarray, folder: Path, tc: TrainConfig,
     """Pick the epoch count on a leave-last-out validation split, then retrain on every event for that long."""
     _check_users(data)
     model_kw, train_kw = RECIPES.get(data.name, RECIPES["online_retail"])
-    tc = replace(tc, lr=train_kw["lr"], eval_every=train_kw["eval_every"], patience=train_kw["patience"])
+    tc = replace(tc, **{k: v for k, v in train_kw.items() if k not in ("epochs", "refit")})  # the CLI's budget stays
     split = leave_last_out(data)
     config = SASRecConfig(n_items=data.n_items, content_dim=int(content.shape[1]), **model_kw)
     valid = ([split.valid_history(u) for u in range(len(data.users))], split.valid_target)

@@ -81,9 +81,11 @@ class _Implicit:
         from threadpoolctl import threadpool_limits
 
         self.n_items = n_items
-        self.model = self._build()
         with threadpool_limits(1, "blas"), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Method expects CSR input")  # it converts, and says so
+            # implicit counts every BLAS in the process (torch's too); the fit below runs on one thread
+            warnings.filterwarnings("ignore", message="OpenBLAS is configured to use")
+            self.model = self._build()
             self.model.fit(user_items(histories, n_items), show_progress=False)
         return self
 

@@ -124,11 +124,12 @@ class SASRec(nn.Module):
         return states.gather(1, index).squeeze(1)
 
     # -- training --------------------------------------------------------------------------------------------
-    def loss(self, seqs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def loss(self, seqs: torch.Tensor, lengths: torch.Tensor, *, mask_seen: bool = False) -> torch.Tensor:
         """Full-softmax cross entropy over every known item at every position.
 
         seqs: [B, L] item ids, right-padded with 0; lengths: [B] real lengths (>= 1). The model reads
-        [BOS, s1, ..., s_{n-1}] and predicts [s1, ..., sn].
+        [BOS, s1, ..., s_{n-1}] and predicts [s1, ..., sn]. `mask_seen` leaves s1..sj out of the softmax at
+        position j, as ranking leaves a shopper's own items out (sequences of distinct items only).
         """
         keep = None
         if self.training and self.config.id_dropout > 0:
@@ -137,6 +138,8 @@ class SASRec(nn.Module):
         history = F.embedding(seqs[:, :-1], table)
         states = self.encode(self.with_bos(history), lengths)
         logits = states @ table.T + self._bias_row()
+        if mask_seen:
+            logits = logits.masked_fill(_seen_before(seqs, logits.shape[-1]), -1e9)
         logits[..., 0] = -1e9
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), seqs.reshape(-1), ignore_index=0)
 
@@ -151,6 +154,16 @@ class SASRec(nn.Module):
         if not self.config.item_bias:
             return 0.0
         return self.bias.weight[: self.config.n_items + 1, 0]
+
+
+def _seen_before(seqs: torch.Tensor, n_columns: int) -> torch.Tensor:
+    """[B, L, n_columns] bool: True where the column is one of s1..sj, for output position j."""
+    b, length = seqs.shape
+    onehot = torch.zeros(b, length, n_columns, dtype=torch.bool, device=seqs.device)
+    onehot.scatter_(2, seqs.unsqueeze(-1), True)
+    seen = torch.cummax(onehot.to(torch.uint8), dim=1).values.bool()  # s1..s(j+1) at row j
+    seen = torch.cat([torch.zeros_like(seen[:, :1]), seen[:, :-1]], dim=1)
+    return seen.scatter_(2, seqs.unsqueeze(-1), False)  # a repeated item stays a valid target
 
 
 class CandidateScorer(nn.Module):
