@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -81,6 +82,9 @@ def test_compare_two_stored_runs(tmp_path: Path, settings: Settings) -> None:
     rows = json.loads(result.output)["rows"]
     dense = next(r for r in rows if (r["split"], r["pipeline"], r["metric"]) == ("all", "dense", "ndcg@10"))
     assert dense["b"] == pytest.approx(1.0) and dense["delta"] == pytest.approx(1.0 - dense["a"])
+    assert dense["p_value"] < 0.05  # paired over the same 12 queries: B's dense wins on every one it lost
+    bm25 = next(r for r in rows if (r["split"], r["pipeline"], r["metric"]) == ("all", "bm25", "ndcg@10"))
+    assert bm25["delta"] == pytest.approx(0.0) and bm25["p_value"] is None  # identical runs: no test
 
 
 def test_compare_refuses_what_is_not_a_report(tmp_path: Path) -> None:
@@ -89,3 +93,35 @@ def test_compare_refuses_what_is_not_a_report(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text('{"hello": 1}')
     with pytest.raises(ReportError, match="not an aisle evaluation report"):
         load_report(tmp_path)
+
+
+def test_a_single_split_run_keeps_its_per_query_metrics(settings: Settings) -> None:
+    from aisle.eval.split import split_of
+
+    dataset, runs = _dataset(), _runs(1)
+    results = evaluate_splits(dataset.qrels, {n: r.run for n, r in runs.runs.items()}, splits=("test",))
+    report = build_report(dataset, runs, results, settings=settings, config={"split": "test", "top_k": 100})
+    test_qids = {q for q in QIDS if split_of(q) == "test"}
+    assert test_qids  # the toy ids fall on both sides
+    assert set(report["per_query"]["metrics"]["dense"]["ndcg@10"]) == test_qids
+
+
+def test_paired_p_value_uses_the_split_queries_both_runs_scored() -> None:
+    from aisle.eval.compare import paired_p_value
+    from aisle.eval.split import split_of
+
+    qids = [f"q{n}" for n in range(40)]
+    rng = np.random.default_rng(0)
+    a_values = {q: float(v) for q, v in zip(qids, rng.uniform(0.3, 0.7, len(qids)), strict=True)}
+    gain = {q: 0.2 if split_of(q) == "test" else 0.0 for q in qids}
+    b_values = {q: v + gain[q] + float(rng.normal(0, 0.01)) for q, v in a_values.items()}
+    b_values["only-in-b"] = 1.0
+
+    def report(values: dict[str, float]) -> dict:
+        return {"per_query": {"metrics": {"hybrid": {"ndcg@10": values}}}}
+
+    a, b = report(a_values), report(b_values)
+    assert paired_p_value(a, b, "test", "hybrid", "ndcg@10") < 1e-6  # test queries all gained 0.2
+    assert paired_p_value(a, b, "dev", "hybrid", "ndcg@10") > 0.01  # dev queries only jittered
+    assert paired_p_value(a, b, "all", "hybrid", "ndcg@10") < 0.05
+    assert paired_p_value(a, b, "all", "bm25", "ndcg@10") is None  # no per-query values for it

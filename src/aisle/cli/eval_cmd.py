@@ -197,6 +197,12 @@ def _fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
+def _star(p_value: float | None) -> str:
+    from aisle.eval.metrics import MAX_P
+
+    return " *" if p_value is not None and p_value < MAX_P else ""
+
+
 @eval_app.command("compare")
 def compare(
     a: Annotated[Path, typer.Argument(help="Run A: a report folder or its report.json.")],
@@ -218,23 +224,25 @@ def compare(
     notes = warnings_for(report_a, report_b)
     if as_json:
         typer.echo(json.dumps({"a": str(a), "b": str(b), "warnings": notes, "rows": [
-            {"split": r.split, "pipeline": r.pipeline, "metric": r.metric, "a": r.a, "b": r.b, "delta": r.delta}
+            {"split": r.split, "pipeline": r.pipeline, "metric": r.metric, "a": r.a, "b": r.b, "delta": r.delta,
+             "p_value": r.p_value}
             for r in rows
         ]}))  # fmt: skip
         return
     console = Console()
+    caption = f"A = {a}\nB = {b}\n* = paired t-test p < 0.05 over the queries both runs scored"
     for note in notes:
         console.print(f"warning: {note}", style="yellow")
     for split in dict.fromkeys(r.split for r in rows):
         in_split = [r for r in rows if r.split == split]
         columns = list(dict.fromkeys(r.metric for r in in_split))
-        table = Table(title=f"{split}: A -> B (B - A)", caption=f"A = {a}\nB = {b}" if split == "latency" else None)
+        table = Table(title=f"{split}: A -> B (B - A)", caption=caption if split == "latency" else None)
         table.add_column("pipeline")
         for column in columns:
             table.add_column(column, justify="right")
         for pipeline in dict.fromkeys(r.pipeline for r in in_split):
             cells = {
-                r.metric: f"{_fmt(r.a)} -> {_fmt(r.b)} ({_fmt(r.delta, True)})"
+                r.metric: f"{_fmt(r.a)} -> {_fmt(r.b)} ({_fmt(r.delta, True)}){_star(r.p_value)}"
                 for r in in_split
                 if r.pipeline == pipeline
             }

@@ -34,6 +34,7 @@ class Row:
     metric: str
     a: float | None
     b: float | None
+    p_value: float | None = None  # paired t-test over the queries both runs scored (None: too few, or no data)
 
     @property
     def delta(self) -> float | None:
@@ -49,16 +50,36 @@ def _union(*lists: list[str]) -> list[str]:
     return list(dict.fromkeys(x for items in lists for x in items))
 
 
+def paired_p_value(a: Mapping[str, Any], b: Mapping[str, Any], split: str, pipeline: str, metric: str) -> float | None:
+    """Paired t-test of one pipeline's per-query metric in two reports, over the queries of `split` that both
+    scored; None with fewer than two such queries or when no query changed."""
+    from scipy.stats import ttest_rel
+
+    from aisle.eval.split import split_of
+
+    def values(report: Mapping[str, Any]) -> Mapping[str, float]:
+        return report.get("per_query", {}).get("metrics", {}).get(pipeline, {}).get(metric, {})
+
+    va, vb = values(a), values(b)
+    common = [q for q in va if q in vb and (split == "all" or split_of(q) == split)]
+    diffs = {vb[q] - va[q] for q in common}
+    if len(common) < 2 or diffs == {0.0}:
+        return None
+    if len(diffs) == 1:  # every query moved by the same amount: no variance, t is infinite
+        return 0.0
+    return float(ttest_rel([va[q] for q in common], [vb[q] for q in common]).pvalue)
+
+
 def compare_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Row]:
-    """One row per split, pipeline and metric found in either report (missing values are None)."""
+    """One row per split, pipeline and metric found in either report (missing values are None), with the
+    paired p-value where both reports hold per-query values."""
     metrics = _union(a["config"]["metrics"], b["config"]["metrics"])
     rows = []
     for split in _union(list(a["metrics"]), list(b["metrics"])):
         for pipeline in _union(a["pipelines"], b["pipelines"]):
             for metric in metrics:
-                rows.append(
-                    Row(split, pipeline, metric, _mean(a, split, pipeline, metric), _mean(b, split, pipeline, metric))
-                )
+                means = _mean(a, split, pipeline, metric), _mean(b, split, pipeline, metric)
+                rows.append(Row(split, pipeline, metric, *means, paired_p_value(a, b, split, pipeline, metric)))
     return rows
 
 

@@ -108,11 +108,25 @@ def build_report(
             "latency_ms": {p: latency_summary(run.latency_ms.values()) for p, run in runs.runs.items()},
             "errors": {p: len(run.errors) for p, run in runs.runs.items()},
             "per_query": {
-                "metrics": results["all"].per_query if "all" in results else {},
+                "metrics": per_query_metrics(results),
                 "latency_ms": {p: run.latency_ms for p, run in runs.runs.items()},
             },
         }
     )
+
+
+def per_query_metrics(results: Mapping[str, SplitResult]) -> dict[str, dict[str, dict[str, float]]]:
+    """pipeline -> metric -> {query id: value} over every evaluated query: the `all` split's when it was
+    evaluated, else the evaluated splits' together (`--split test` alone must not leave this empty: paired
+    comparisons of stored runs need it). dev and test never share a query."""
+    if "all" in results:
+        return results["all"].per_query
+    merged: dict[str, dict[str, dict[str, float]]] = {}
+    for result in results.values():
+        for pipeline, by_metric in result.per_query.items():
+            for metric, values in by_metric.items():
+                merged.setdefault(pipeline, {}).setdefault(metric, {}).update(values)
+    return merged
 
 
 def _cell(value: Mapping[str, Any] | None) -> str:
