@@ -193,3 +193,44 @@ def test_int8_holds_on_real_catalogue_titles(shared_data: Path, tiny_clip_dir: P
     for name, floor in (("minilm-onnx", 0.9999), ("minilm-onnx-int8", 0.99)):
         cosines = row_cosines(reference, _built(name, TEXT_BUILDERS, tiny_clip_dir).encode_documents(titles))
         assert cosines.min() >= floor, (name, float(cosines.min()), titles[int(cosines.argmin())])
+
+
+class _RecordingSession:
+    """Wraps a real ONNX Runtime session and keeps the attention mask of every batch it runs."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.masks: list[np.ndarray] = []
+
+    def run(self, outputs: Any, feeds: dict[str, np.ndarray]) -> Any:
+        self.masks.append(feeds["attention_mask"])
+        return self.session.run(outputs, feeds)
+
+
+def test_text_batches_are_formed_by_token_count(isolated_home: Path, tiny_st_dir: Path) -> None:
+    from aisle.encoders.onnx_text import OnnxTextEncoder, load_tokenizer
+
+    texts = [
+        "antidisestablishmentarianism pneumonoultramicroscopic",
+        "a b c d e f g h i j k l m",  # fewer characters than the next-but-two, more word pieces (15 vs 13)
+        "tv",
+        "x y z w v u t",
+        "supercalifragilisticexpialidocious",
+        "red shoe",
+    ]
+    tokenize, _ = load_tokenizer(tiny_st_dir, 128)
+    counts = [len(ids) for ids in tokenize(texts)]
+    by_chars = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    assert [counts[i] for i in by_chars] != sorted(counts, reverse=True)  # characters would batch these wrongly
+    encoder = OnnxTextEncoder(tiny_st_dir, batch_size=2)
+    session, tokenize, pad_id = encoder._parts()
+    recording = _RecordingSession(session)
+    encoder._loaded = (recording, tokenize, pad_id)
+    vectors = encoder.encode_documents(texts)
+    lengths = [mask.sum(axis=1) for mask in recording.masks]
+    assert sorted(np.concatenate(lengths).tolist(), reverse=True) == sorted(counts, reverse=True)
+    for batch, following in zip(lengths, lengths[1:], strict=False):
+        assert batch.min() >= following.max()  # batches never interleave token counts
+    for batch, mask in zip(lengths, recording.masks, strict=True):
+        assert mask.shape[1] == batch.max()  # each pads only to its own longest text
+    np.testing.assert_allclose(vectors, np.concatenate([encoder.encode_documents([t]) for t in texts]), atol=2e-4)
