@@ -129,7 +129,7 @@ class SASRec(nn.Module):
 
         seqs: [B, L] item ids, right-padded with 0; lengths: [B] real lengths (>= 1). The model reads
         [BOS, s1, ..., s_{n-1}] and predicts [s1, ..., sn]. `mask_seen` leaves s1..sj out of the softmax at
-        position j, as ranking leaves a shopper's own items out (sequences of distinct items only).
+        position j, as ranking leaves a shopper's own items out (the target itself is never masked).
         """
         keep = None
         if self.training and self.config.id_dropout > 0:
@@ -161,7 +161,7 @@ def _seen_before(seqs: torch.Tensor, n_columns: int) -> torch.Tensor:
     b, length = seqs.shape
     onehot = torch.zeros(b, length, n_columns, dtype=torch.bool, device=seqs.device)
     onehot.scatter_(2, seqs.unsqueeze(-1), True)
-    seen = torch.cummax(onehot.to(torch.uint8), dim=1).values.bool()  # s1..s(j+1) at row j
+    seen = onehot.cumsum(dim=1, dtype=torch.int16) > 0  # s1..s(j+1) at row j (int16: no index tensor, as cummax)
     seen = torch.cat([torch.zeros_like(seen[:, :1]), seen[:, :-1]], dim=1)
     return seen.scatter_(2, seqs.unsqueeze(-1), False)  # a repeated item stays a valid target
 
