@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from aisle.ranking.baselines import ALS
-from aisle.ranking.personal_train import ID_INIT_STD, TrainConfig, als_init_ids, train_sasrec
-from aisle.ranking.sasrec import SASRec, SASRecConfig
+from aisle.ranking.personal_train import TrainConfig, als_init_ids, train_sasrec
+from aisle.ranking.sasrec import ID_INIT_STD, SASRec, SASRecConfig
 
 N_ITEMS = 12
 

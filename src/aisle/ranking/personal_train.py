@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from aisle.encoders.base import pick_device as encoder_device
-from aisle.ranking.sasrec import CandidateScorer, SASRec, SASRecConfig
+from aisle.ranking.sasrec import ID_INIT_STD, CandidateScorer, SASRec, SASRecConfig
 
 log = logging.getLogger(__name__)
 MODEL_KIND = "sasrec-content"
@@ -115,9 +115,6 @@ def _length_buckets(lengths: np.ndarray, batch_size: int, rng: np.random.Generat
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-ID_INIT_STD = 0.02  # SASRec's own id embedding init
 
 
 def als_init_ids(model: SASRec, sequences: Sequence[np.ndarray], factors: int) -> None:

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 
+ID_INIT_STD = 0.02  # the id embeddings' init (ALS-initialised ids are scaled to it too)
+
 
 @dataclass(frozen=True, slots=True)
 class SASRecConfig:
@@ -71,7 +73,7 @@ class SASRec(nn.Module):
         self.content: torch.Tensor
         self.register_buffer("content", content.float(), persistent=True)
         self.item_emb = nn.Embedding(config.n_items + 2, h, padding_idx=0)
-        nn.init.normal_(self.item_emb.weight, std=0.02)
+        nn.init.normal_(self.item_emb.weight, std=ID_INIT_STD)
         with torch.no_grad():
             self.item_emb.weight[0].zero_()
         self.bos = nn.Parameter(torch.randn(h) * 0.02)
