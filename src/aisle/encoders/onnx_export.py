@@ -38,7 +38,11 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 MANIFEST = "manifest.json"
-RECIPES = {"fp32": "torchscript-opset17-v1", "int8": "rows-asym-u8-w7-v1"}  # bump to re-export old files
+RECIPES = {  # bump to re-export old files
+    "fp32": "torchscript-opset17-v1",
+    "int8": "rows-asym-u8-w7-v1",
+    "text-int8": "calibrated-smooth-w7-v1",  # LayerNorm outputs and attention context calibrated, GELU per row
+}
 TOWERS = ("text", "clip_image", "clip_text")
 _POOLING_MODES = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max"}
 _ST_MODULES = {"Transformer", "Pooling", "Normalize"}
@@ -88,11 +92,12 @@ def _listed(folder: Path, name: str, recipe: str) -> bool:
     return (folder / name).is_file() and read_manifest(folder)["files"].get(name, {}).get("recipe") == recipe
 
 
-def _ensure(folder: Path, name: str, space: str, build: Callable[[Path], dict[str, Any]], force: bool) -> Path:
+def _ensure(
+    folder: Path, name: str, space: str, build: Callable[[Path], dict[str, Any]], force: bool, recipe: str
+) -> Path:
     """`folder/name`, built by `build(tmp_path) -> manifest entry` unless the manifest lists it, made by this
-    version's recipe (files from an older recipe are made again)."""
+    version's `recipe` (files from an older recipe are made again)."""
     target = folder / name
-    recipe = RECIPES["int8" if ".int8." in name else "fp32"]
     if not force and _listed(folder, name, recipe):
         return target
     with _locked(folder):
@@ -128,15 +133,20 @@ def _torch_export(module: Any, args: tuple[Any, ...], path: Path, inputs: list[s
         )
 
 
-def _quantized(fp32: Path) -> Callable[[Path], dict[str, Any]]:
-    def build(tmp: Path) -> dict[str, Any]:
-        from aisle.encoders.onnx_quant import WEIGHT_BITS, quantize_per_token
+def _quantized(fp32: Path, calibrate: Callable[[], dict[str, Any]] | None = None) -> Callable[[Path], dict[str, Any]]:
+    """The int8 build from `fp32`; `calibrate() -> {input: per-channel range}` names the constant-scale inputs."""
 
-        count = quantize_per_token(fp32, tmp)
+    def build(tmp: Path) -> dict[str, Any]:
+        from aisle.encoders.onnx_quant import SMOOTHING, WEIGHT_BITS, quantize_per_token
+
+        ranges = calibrate() if calibrate else {}
+        count = quantize_per_token(fp32, tmp, calibrated=ranges)
         entry = dict(read_manifest(fp32.parent)["files"].get(fp32.name, {}))
         for key in ("bytes", "created", "recipe"):
             entry.pop(key, None)
         entry.update(precision="int8", from_file=fp32.name, quantized_matmuls=count, weight_bits=WEIGHT_BITS)
+        if ranges:
+            entry.update(calibrated_inputs=len(ranges), smoothing=SMOOTHING)
         return entry
 
     return build
@@ -208,10 +218,23 @@ def ensure_text_onnx(
 ) -> Path:
     """The ONNX file of a text model (exported on first use); int8 is derived from the fp32 file."""
     folder = space_dir(space, root)
-    fp32 = _ensure(folder, file_name("text", False), space, lambda tmp: export_text(model_folder, tmp), force)
+    export = lambda tmp: export_text(model_folder, tmp)  # noqa: E731
+    fp32 = _ensure(folder, file_name("text", False), space, export, force, RECIPES["fp32"])
     if not quantized:
         return fp32
-    return _ensure(folder, file_name("text", True), space, _quantized(fp32), force)
+
+    def calibrate() -> dict[str, Any]:
+        import onnx
+
+        from aisle.encoders import onnx_calibration as calibration
+        from aisle.encoders.onnx_text import load_tokenizer
+
+        names = calibration.static_inputs(onnx.load(str(fp32), load_external_data=False))
+        tokenize, _ = load_tokenizer(model_folder, max_length=128)
+        feeds = calibration.text_feeds(tokenize, calibration.calibration_texts())
+        return calibration.channel_ranges(fp32, names, feeds)
+
+    return _ensure(folder, file_name("text", True), space, _quantized(fp32, calibrate), force, RECIPES["text-int8"])
 
 
 # --- CLIP ---------------------------------------------------------------------------------------------
@@ -262,10 +285,11 @@ def ensure_clip_onnx(
     clip: ClipModel, tower: str, *, quantized: bool = False, root: Path | None = None, force: bool = False
 ) -> Path:
     folder = space_dir(clip.space, root)
-    fp32 = _ensure(folder, file_name(tower, False), clip.space, lambda tmp: export_clip(clip, tower, tmp), force)
+    export = lambda tmp: export_clip(clip, tower, tmp)  # noqa: E731
+    fp32 = _ensure(folder, file_name(tower, False), clip.space, export, force, RECIPES["fp32"])
     if not quantized:
         return fp32
-    return _ensure(folder, file_name(tower, True), clip.space, _quantized(fp32), force)
+    return _ensure(folder, file_name(tower, True), clip.space, _quantized(fp32), force, RECIPES["int8"])
 
 
 # --- running ------------------------------------------------------------------------------------------

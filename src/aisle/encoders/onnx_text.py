@@ -1,6 +1,7 @@
 """BERT-family text encoders on ONNX Runtime: the same vectors (and `space`) as the sentence-transformers
-encoder, without PyTorch at query time. int8 (per-token activations, see `onnx_quant`) stays within
-cosine 0.99 of PyTorch fp32 on product titles.
+encoder, without PyTorch at query time. int8 (calibrated constant scales where they hold, per-token ones
+after GELU; see `onnx_quant` and `onnx_calibration`) stays within cosine 0.99 of PyTorch fp32 on product
+titles and descriptions.
 """
 
 from __future__ import annotations
