@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -218,7 +219,7 @@ def ensure_text_onnx(
 ) -> Path:
     """The ONNX file of a text model (exported on first use); int8 is derived from the fp32 file."""
     folder = space_dir(space, root)
-    export = lambda tmp: export_text(model_folder, tmp)  # noqa: E731
+    export = functools.partial(export_text, model_folder)
     fp32 = _ensure(folder, file_name("text", False), space, export, force, RECIPES["fp32"])
     if not quantized:
         return fp32
@@ -285,7 +286,7 @@ def ensure_clip_onnx(
     clip: ClipModel, tower: str, *, quantized: bool = False, root: Path | None = None, force: bool = False
 ) -> Path:
     folder = space_dir(clip.space, root)
-    export = lambda tmp: export_clip(clip, tower, tmp)  # noqa: E731
+    export = functools.partial(export_clip, clip, tower)
     fp32 = _ensure(folder, file_name(tower, False), clip.space, export, force, RECIPES["fp32"])
     if not quantized:
         return fp32
