@@ -63,7 +63,8 @@ def page(browser: Any, server: Any, request: pytest.FixtureRequest) -> Iterator[
 def _search(page: Any, text: str) -> Any:
     """Type a query and wait for result cards. A search that shows nothing for half the budget is sent once
     more: in about one module run in ten, a search on a fresh page never showed its results (cause not
-    found). A second Enter gets past a lost event; a stuck server still fails the test."""
+    found). A second Enter gets past a lost event; a stuck server still fails the test, and leaves every
+    thread's stack behind (one CI run on 2026-11-30 showed the request pending on the server for 121 s)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     box = page.locator("#query textarea, #query input").first
@@ -74,8 +75,25 @@ def _search(page: Any, text: str) -> Any:
         cards.first.wait_for(timeout=SEARCH_TIMEOUT_MS // 2)
     except PlaywrightTimeout:
         box.press("Enter")
-        cards.first.wait_for(timeout=SEARCH_TIMEOUT_MS // 2)
+        try:
+            cards.first.wait_for(timeout=SEARCH_TIMEOUT_MS // 2)
+        except PlaywrightTimeout:
+            _dump_threads()
+            raise
     return cards
+
+
+def _dump_threads() -> None:
+    """Where every thread of this process stands (the server runs in one of them): a stuck search's stack goes
+    to stderr, which pytest prints with the failure, and to test-artifacts/browser/stuck-search-threads.txt."""
+    import faulthandler
+    import sys
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (ARTIFACTS / "stuck-search-threads.txt").open("w") as out:
+        faulthandler.dump_traceback(out, all_threads=True)
+    if sys.__stderr__ is not None:  # file descriptor 2, which pytest captures and shows with the failure
+        faulthandler.dump_traceback(sys.__stderr__, all_threads=True)
 
 
 def _images_loaded(page: Any, scope: str, timeout_ms: int = 30_000) -> bool:
