@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from aisle.encoders.onnx_calibration import calibration_texts, channel_ranges, static_inputs
+from aisle.encoders.onnx_calibration import calibrate, calibration_texts, static_inputs
 from aisle.encoders.onnx_export import RECIPES, make_session, read_manifest
 from aisle.encoders.onnx_quant import quantize_per_token
 from tests.encoders.conftest import TEXT_BUILDERS, _built
@@ -65,12 +65,9 @@ def _run(path: Path, x: np.ndarray) -> Any:
 
 
 def _calibrated(tmp_path: Path, outlier: float, smoothing: float) -> tuple[Path, Path]:
-    import onnx
-
     fp32 = _layer(tmp_path / f"layer-{outlier}.onnx", outlier)
-    names = static_inputs(onnx.load(str(fp32)))
     int8 = tmp_path / f"layer-{outlier}-{smoothing}.int8.onnx"
-    quantize_per_token(fp32, int8, calibrated=channel_ranges(fp32, names, _feeds(64, seed=1)), smoothing=smoothing)
+    quantize_per_token(fp32, int8, calibrated=calibrate(fp32, _feeds(64, seed=1)), smoothing=smoothing)
     return fp32, int8
 
 

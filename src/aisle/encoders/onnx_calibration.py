@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from aisle.encoders.onnx_quant import MIN_WEIGHT_ELEMENTS, ChannelRange
+from aisle.encoders.onnx_quant import ChannelRange, graph_constants, matmul_weight
 
 STATIC_PRODUCERS = {"LayerNormalization", "Reshape"}  # LayerNorm outputs; attention context merged back to [B, T, H]
 
@@ -53,24 +53,21 @@ def calibration_texts(count: int = 400, seed: int = 0) -> list[str]:
 
 
 def static_inputs(model: Any) -> list[str]:
-    """The inputs of weight MatMuls (as `onnx_quant` finds them) that a STATIC_PRODUCERS node writes."""
-    weights = {init.name for init in model.graph.initializer}
-    weights |= {n.output[0] for n in model.graph.node if n.op_type == "Identity" and n.input[0] in weights}
-    sizes = {init.name: int(np.prod(init.dims)) for init in model.graph.initializer}
+    """The inputs of the MatMuls `onnx_quant` quantizes that a STATIC_PRODUCERS node writes."""
+    inits = graph_constants(model.graph)
     producers = {out: node.op_type for node in model.graph.node for out in node.output}
     names = []
     for node in model.graph.node:
-        if node.op_type != "MatMul" or len(node.input) < 2 or node.input[1] not in weights:
-            continue
-        if sizes.get(node.input[1], MIN_WEIGHT_ELEMENTS) < MIN_WEIGHT_ELEMENTS:
+        if matmul_weight(node, inits) is None:
             continue
         if producers.get(node.input[0]) in STATIC_PRODUCERS and node.input[0] not in names:
             names.append(node.input[0])
     return names
 
 
-def channel_ranges(fp32: Path, names: Sequence[str], feeds: Sequence[dict[str, np.ndarray]]) -> dict[str, ChannelRange]:
-    """Per-channel (min, max) of each named tensor over every row of every feed (zero always inside)."""
+def channel_ranges(model: Any, names: Sequence[str], feeds: Sequence[dict[str, np.ndarray]]) -> dict[str, ChannelRange]:
+    """Per-channel (min, max) of each named tensor of the loaded fp32 `model` over every row of every feed (zero
+    always inside). The names are added to `model`'s outputs: pass a copy you no longer need as it was."""
     if not names:
         return {}
     import tempfile
@@ -79,8 +76,7 @@ def channel_ranges(fp32: Path, names: Sequence[str], feeds: Sequence[dict[str, n
 
     from aisle.encoders.onnx_export import make_session
 
-    model = onnx.load(str(fp32))
-    for name in names:  # the tensors become extra outputs of a probe copy
+    for name in names:
         model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     with tempfile.TemporaryDirectory(prefix="aisle-calibration-") as tmp:
         probe = Path(tmp) / "probe.onnx"
@@ -95,10 +91,20 @@ def channel_ranges(fp32: Path, names: Sequence[str], feeds: Sequence[dict[str, n
     return ranges
 
 
+def calibrate(fp32: Path, feeds: Sequence[dict[str, np.ndarray]]) -> dict[str, ChannelRange]:
+    """{input: per-channel range} for every `static_inputs` tensor of the fp32 file, loaded once."""
+    import onnx
+
+    model = onnx.load(str(fp32))
+    return channel_ranges(model, static_inputs(model), feeds)
+
+
 def text_feeds(tokenize: Callable[[list[str]], list[list[int]]], texts: Sequence[str]) -> list[dict[str, np.ndarray]]:
     """One unpadded feed per text, so padding never enters the ranges."""
+    from aisle.encoders.onnx_text import padded_batch
+
     feeds = []
     for ids in tokenize(list(texts)):
-        input_ids = np.array([ids], dtype=np.int64)
-        feeds.append({"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)})
+        input_ids, mask = padded_batch([ids], pad_id=0)  # one row: nothing to pad
+        feeds.append({"input_ids": input_ids, "attention_mask": mask})
     return feeds

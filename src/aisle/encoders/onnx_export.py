@@ -225,15 +225,11 @@ def ensure_text_onnx(
         return fp32
 
     def calibrate() -> dict[str, Any]:
-        import onnx
-
         from aisle.encoders import onnx_calibration as calibration
         from aisle.encoders.onnx_text import load_tokenizer
 
-        names = calibration.static_inputs(onnx.load(str(fp32), load_external_data=False))
         tokenize, _ = load_tokenizer(model_folder, max_length=128)
-        feeds = calibration.text_feeds(tokenize, calibration.calibration_texts())
-        return calibration.channel_ranges(fp32, names, feeds)
+        return calibration.calibrate(fp32, calibration.text_feeds(tokenize, calibration.calibration_texts()))
 
     return _ensure(folder, file_name("text", True), space, _quantized(fp32, calibrate), force, RECIPES["text-int8"])
 

@@ -48,8 +48,18 @@ def _reduce(helper: Any, op: str, opset: int, x: str, out: str, axes: str) -> An
     return helper.make_node(op, [x], [out], axes=[-1], keepdims=1)
 
 
-def _weight(node: Any, inits: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """(W as [K, N], bias or None) for a MatMul/Gemm with a constant 2-D weight, else None."""
+def graph_constants(graph: Any) -> dict[str, Any]:
+    """The graph's initializers by name, plus the Identity outputs that only rename one (the exporter shares
+    repeated parameters through Identity nodes)."""
+    inits = {init.name: init for init in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input[0] in inits:
+            inits.setdefault(node.output[0], inits[node.input[0]])
+    return inits
+
+
+def matmul_weight(node: Any, inits: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(W as [K, N], bias or None) for a MatMul/Gemm with a constant 2-D weight worth quantizing, else None."""
     from onnx import numpy_helper
 
     if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2 or node.input[1] not in inits:
@@ -99,6 +109,18 @@ def _bias_adds(graph: Any, widths: dict[int, int], inits: dict[str, Any]) -> dic
     return found
 
 
+def _int8_columns(w: np.ndarray, qmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """(int8 weights, one scale per output column), in w's float precision."""
+    col_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / qmax
+    return np.clip(np.round(w / col_scale), -qmax, qmax).astype(np.int8), col_scale
+
+
+def _split(helper: Any, const: Any, p: str, fused: str, weights: list[np.ndarray], outputs: list[str]) -> Any:
+    """The fused MatMul's output cut back into one output per original MatMul."""
+    widths = const(p + "_widths", np.array([m.shape[1] for m in weights], np.int64))
+    return helper.make_node("Split", [fused, widths], outputs, axis=-1)
+
+
 def _calibrated_nodes(
     helper: Any,
     const: Any,
@@ -119,9 +141,7 @@ def _calibrated_nodes(
     low, high = float((lo / f).min()), float((hi / f).max())
     scale = max(high - low, 1e-12) / 255.0
     zero_point = np.uint8(np.clip(np.round(-low / scale), 0, 255))
-    w = np.concatenate(weights, axis=1).astype(np.float64) * f[:, None]
-    col_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / qmax
-    w_int = np.clip(np.round(w / col_scale), -qmax, qmax).astype(np.int8)
+    w_int, col_scale = _int8_columns(np.concatenate(weights, axis=1).astype(np.float64) * f[:, None], qmax)
     fused = outputs[0] if len(outputs) == 1 else p + "_all"
     nodes = [
         helper.make_node("Mul", [x, const(p + "_smooth", (1.0 / f).astype(np.float32))], [p + "_x"]),
@@ -147,8 +167,7 @@ def _calibrated_nodes(
         ),
     ]
     if len(outputs) > 1:
-        widths = const(p + "_widths", np.array([m.shape[1] for m in weights], np.int64))
-        nodes.append(helper.make_node("Split", [fused, widths], outputs, axis=-1))
+        nodes.append(_split(helper, const, p, fused, weights, outputs))
     return nodes
 
 
@@ -176,12 +195,9 @@ def quantize_per_token(
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if opset < 13:
         raise ValueError(f"per-token int8 needs opset >= 13, {src} has {opset}")
-    inits = {init.name: init for init in graph.initializer}
-    for node in graph.node:  # the exporter shares repeated parameters through Identity nodes
-        if node.op_type == "Identity" and node.input[0] in inits:
-            inits.setdefault(node.output[0], inits[node.input[0]])
+    inits = graph_constants(graph)
     candidates = [(i, node) for i, node in enumerate(graph.node) if node.name not in exclude]
-    found = {i: hit for i, node in candidates if (hit := _weight(node, inits)) is not None}
+    found = {i: hit for i, node in candidates if (hit := matmul_weight(node, inits)) is not None}
     readers: dict[str, list[int]] = {}
     for i in found:
         readers.setdefault(graph.node[i].input[0], []).append(i)
@@ -227,9 +243,7 @@ def quantize_per_token(
                 biases.append(np.zeros(w_j.shape[1], np.float32) if bias_j is None else bias_j)
             nodes += _calibrated_nodes(helper, const, p, x, weights, biases, outputs, calibrated[x], smoothing, qmax)
             continue
-        w = np.concatenate(weights, axis=1)
-        col_scale = (np.maximum(np.abs(w).max(axis=0), 1e-12) / qmax).astype(np.float32)
-        w_int = np.clip(np.round(w / col_scale), -qmax, qmax).astype(np.int8)
+        w_int, col_scale = _int8_columns(np.concatenate(weights, axis=1), qmax)  # float32, as the weights
         if symmetric:  # scale = max|row| / 127, zero point 128
             nodes += [
                 helper.make_node("Abs", [x], [p + "_abs"]),
@@ -284,8 +298,7 @@ def quantize_per_token(
             nodes.append(helper.make_node("Mul", [product, p + "_scale"], outputs))
         else:
             nodes.append(helper.make_node("Mul", [product, p + "_scale"], [p + "_all"]))
-            widths = const(p + "_widths", np.array([m.shape[1] for m in weights], np.int64))
-            nodes.append(helper.make_node("Split", [p + "_all", widths], outputs, axis=-1))
+            nodes.append(_split(helper, const, p, p + "_all", weights, outputs))
         for j, out in zip(group, outputs, strict=True):
             bias = found[j][1]
             if bias is not None:
