@@ -1,6 +1,7 @@
-"""The learned scorer's inputs, and the scorer itself: a linear model over the cross-encoder's logit and the
-first-stage evidence (each retriever's own score and the fused rank), so that the re-ranker can lean on
-BM25 and the dense retriever where the small cross-encoder is unsure."""
+"""The learned scorer's inputs, and the scorer itself: a linear model over the cross-encoder's logit, the
+first-stage evidence (each retriever's own score and the fused rank) and how literally the text matches
+(`text_match`), so that the re-ranker can lean on BM25, the dense retriever and plain word overlap where the
+small cross-encoder is unsure."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any
 
 import numpy as np
 
-FEATURES: tuple[str, ...] = ("cross_encoder", "bm25", "text", "image", "inv_rank")
+from aisle.ranking.text_match import LEXICAL_FEATURES, lexical_features
+
+FIRST_STAGE: tuple[str, ...] = ("bm25", "text", "image", "inv_rank")
+FEATURES: tuple[str, ...] = ("cross_encoder", *FIRST_STAGE, *LEXICAL_FEATURES)
 
 
 def first_stage_features(hits: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -32,6 +36,21 @@ def first_stage_features(hits: Sequence[Mapping[str, Any]]) -> np.ndarray:
     if np.isfinite(best) and best > 0:
         out[:, 0] = bm25 / best
     return out
+
+
+def feature_matrix(query: str, hits: Sequence[Mapping[str, Any]], logits: np.ndarray) -> np.ndarray:
+    """(n, len(FEATURES)): the cross-encoder logits, the first-stage features and the lexical ones."""
+    return np.column_stack([np.asarray(logits, dtype=np.float64), first_stage_features(hits),
+                            lexical_features(query, hits)])  # fmt: skip
+
+
+def columns_for(names: Sequence[str]) -> list[int]:
+    """Where each named feature sits in `feature_matrix`'s columns (a ranker trained before a feature was
+    added names fewer), or ValueError for a name this version does not compute."""
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        raise ValueError(f"scorer feature(s) {', '.join(unknown)} unknown; known: {', '.join(FEATURES)}")
+    return [FEATURES.index(n) for n in names]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +88,12 @@ class LinearScorer:
 
 
 def fit_scorer(x: np.ndarray, y: np.ndarray, *, alpha: float = 1.0) -> LinearScorer:
-    """Ridge regression of the graded label on the standardised features (NaN -> the column mean)."""
+    """Ridge regression of the graded label on the standardised FEATURES (NaN -> the column mean)."""
     from sklearn.linear_model import Ridge
 
     x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != len(FEATURES):
+        raise ValueError(f"expected (n, {len(FEATURES)}) features, got {x.shape}")
     finite = np.isfinite(x)
     counts = finite.sum(axis=0)
     mean = np.where(counts > 0, np.where(finite, x, 0.0).sum(axis=0) / np.maximum(counts, 1), 0.0)

@@ -17,7 +17,7 @@ import numpy as np
 
 from aisle.config import Settings, get_settings
 from aisle.ranking.cross_encoder import BACKENDS, CrossEncoder, doc_text
-from aisle.ranking.features import LinearScorer, first_stage_features
+from aisle.ranking.features import LinearScorer, columns_for, feature_matrix
 
 log = logging.getLogger(__name__)
 RANKER_DIR = "relevance-ranker"
@@ -49,6 +49,7 @@ class RelevanceRanker:
             raise ValueError(f"top_k must be positive, got {top_k}")
         self.encoder = encoder
         self.scorer = scorer
+        self._columns = columns_for(scorer.names)
         self.top_k = top_k
         self.manifest = manifest or {}
         self.cache_size = cache_size
@@ -89,8 +90,7 @@ class RelevanceRanker:
         if not head or not query:
             return [dict(hit) for hit in hits]
         logits = self.cross_scores(query, head)
-        features = np.column_stack([logits, first_stage_features(head)])
-        scores = self.scorer.score(features)
+        scores = self.scorer.score(feature_matrix(query, head, logits)[:, self._columns])
         order = sorted(range(len(head)), key=lambda i: (-scores[i], i))
         out = []
         for i in order:
