@@ -174,3 +174,17 @@ def test_repeated_queries_hit_the_embedding_cache(pipeline: Any) -> None:
     hits = pipeline._cache.hits
     pipeline.search(SearchRequest(query="zenith red watches"))
     assert pipeline._cache.hits >= hits + 3  # sparse, text and CLIP text vectors all reused
+
+
+def test_attribute_boost_comes_back_on_the_rankers_scale() -> None:
+    from aisle.pipeline.search import restore_attribute_boost
+
+    def hit(pid: str, score: float, matched: int) -> dict[str, Any]:
+        return {"id": pid, "score": score, "scores": {"matched_attributes": matched}}
+
+    ranked = [hit("a", 3.0, 0), hit("b", 2.5, 2), hit("c", 1.0, 1), {"id": "d", "score": -1.0}]
+    out = restore_attribute_boost([dict(h) for h in ranked], wanted=2, boost=0.5)
+    assert [h["id"] for h in out] == ["b", "a", "c", "d"]  # b: 2.5 + 0.5 * 1.0 * 4.0 = 4.5 passes a
+    assert [h["score"] for h in out] == [4.5, 3.0, 2.0, -1.0]  # c: + 0.5 * 0.5 * 4.0; d has no match
+    same = [hit("a", 1.0, 0), hit("b", 1.0, 2)]  # no spread to scale by: the ranker's order stands
+    assert [h["id"] for h in restore_attribute_boost(same, wanted=2, boost=0.5)] == ["a", "b"]

@@ -237,6 +237,8 @@ class SearchPipeline:
                 self._explain(top, retrievals, query_filter)
                 explained = {h["id"] for h in top}
             hits = self.ranker.rerank(text, hits, request.user)
+            if understood.attributes:
+                hits = restore_attribute_boost(hits, len(understood.attributes), self.settings.attribute_boost)
             timings["rerank"] = (time.perf_counter() - rerank_started) * 1000
         if personal and hits and self.personalizer is not None:
             personal_started = time.perf_counter()
@@ -252,3 +254,18 @@ class SearchPipeline:
             timings_ms={k: round(v, 3) for k, v in timings.items()},
             understood=understood.to_json(),
         )
+
+
+def restore_attribute_boost(hits: list[dict[str, Any]], wanted: int, boost: float) -> list[dict[str, Any]]:
+    """A ranker re-scores from text alone, dropping the boost for the attributes the query names. Add it back
+    on the ranker's scale: + boost * matched share * the hits' score range, so a full match moves a hit by
+    `boost` of the range as the first stage's (1 + boost * share) moves it by `boost` of its own score."""
+    scores = [float(h["score"]) for h in hits]
+    spread = max(scores) - min(scores) if scores else 0.0
+    if wanted < 1 or spread <= 0.0:
+        return hits
+    for hit in hits:
+        share = float((hit.get("scores") or {}).get("matched_attributes", 0)) / wanted
+        hit["score"] = float(hit["score"]) + boost * share * spread
+    return sorted(hits, key=lambda h: h["score"], reverse=True)
+
