@@ -1,5 +1,6 @@
 """The relevance cross-encoder: (query, product text) -> one logit, on PyTorch (CUDA fp16/bf16 when present,
-else CPU fp32) or ONNX Runtime (fp32, or int8 through the encoders' per-token quantizer).
+else CPU fp32) or ONNX Runtime (fp32, or int8 through the encoders' quantizer, calibrated like the text
+encoder's: constant scales for LayerNorm outputs and attention context, per-token scales after GELU).
 
 Pairs are tokenised outside the model with the folder's fast tokenizer (`tokenizers` alone), so the PyTorch
 and ONNX paths see identical inputs and the ONNX path needs neither transformers nor torch at query time.
@@ -148,12 +149,35 @@ def ensure_onnx(folder: Path, *, quantized: bool) -> Path:
     if not quantized:
         return fp32
     int8 = onnx_dir / "cross_encoder.int8.onnx"
-    if not int8.is_file():
+    if not int8.is_file():  # a folder quantized before calibration keeps its per-token file: slower, as good
+        from aisle.encoders.onnx_calibration import calibrate
         from aisle.encoders.onnx_quant import quantize_per_token
 
-        atomic_write(int8, lambda tmp: quantize_per_token(fp32, tmp))
-        log.info("quantized %s", int8)
+        ranges = calibrate(fp32, calibration_feeds(folder))
+        atomic_write(int8, lambda tmp: quantize_per_token(fp32, tmp, calibrated=ranges))
+        log.info("quantized %s (%d calibrated inputs)", int8, len(ranges))
     return int8
+
+
+def saved_max_length(folder: Path, default: int = 64) -> int:
+    """The tokens per pair the cross-encoder was trained with (`cross_encoder.json`), else `default`."""
+    meta_file = folder / "cross_encoder.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    return int(meta.get("max_length", default))
+
+
+def calibration_feeds(folder: Path, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """One unpadded (query, product) pair per calibration phrase, cut to the folder's max_length: the query is
+    the first one to three words of another phrase (queries are short; titles carry the rest)."""
+    import random
+
+    from aisle.encoders.onnx_calibration import calibration_texts
+
+    tokenize = PairTokenizer(folder, saved_max_length(folder))
+    texts = calibration_texts()
+    rng = random.Random(seed)
+    queries = [" ".join(rng.choice(texts).split()[: rng.randint(1, 3)]) for _ in texts]
+    return [tokenize([query], [doc]) for query, doc in zip(queries, texts, strict=True)]
 
 
 class CrossEncoder:
@@ -184,9 +208,7 @@ class CrossEncoder:
     @classmethod
     def from_folder(cls, folder: Path, **kwargs: Any) -> CrossEncoder:
         """With the max_length saved in `folder/cross_encoder.json` unless given."""
-        meta_file = folder / "cross_encoder.json"
-        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-        kwargs.setdefault("max_length", int(meta.get("max_length", 64)))
+        kwargs.setdefault("max_length", saved_max_length(folder))
         return cls(folder, **kwargs)
 
     def _load(self) -> Any:
