@@ -31,9 +31,9 @@ def train_ranker(
         int, typer.Option("--candidates", min=5, help="First-stage depth mined for negatives and the scorer.")
     ] = _DEFAULTS.candidates,
     seed: Annotated[int, typer.Option("--seed", help="Seed of everything random in training.")] = _DEFAULTS.seed,
-    refit: Annotated[
-        bool, typer.Option("--refit", help="Train the cross-encoder again on all dev queries (twice the time).")
-    ] = _DEFAULTS.refit,
+    folds: Annotated[
+        int, typer.Option("--folds", min=2, help="Out-of-fold cross-encoders for the scorer (folds + 1 trainings).")
+    ] = _DEFAULTS.folds,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train the relevance re-ranker (cross-encoder + learned scorer) on DATASET's dev queries only."""
@@ -55,7 +55,7 @@ def train_ranker(
     settings = get_settings()
     config = dataclasses.replace(
         _DEFAULTS, epochs=epochs, layers=layers, max_length=max_length, batch_size=batch_size,
-        learning_rate=learning_rate, negatives=negatives, candidates=candidates, seed=seed, refit=refit,
+        learning_rate=learning_rate, negatives=negatives, candidates=candidates, seed=seed, folds=folds,
     )  # fmt: skip
     path = data or default_data(dataset, settings)
     full = load_dataset(dataset, path, settings)

@@ -268,4 +268,3 @@ def restore_attribute_boost(hits: list[dict[str, Any]], wanted: int, boost: floa
         share = float((hit.get("scores") or {}).get("matched_attributes", 0)) / wanted
         hit["score"] = float(hit["score"]) + boost * share * spread
     return sorted(hits, key=lambda h: h["score"], reverse=True)
-

@@ -1,12 +1,13 @@
 """Training the relevance ranker on graded (query, product) judgments, from the `dev` split only.
 
 1. Mine: each dev query's top-K first-stage (hybrid) candidates, with every retriever's own score.
-2. Cross-encoder: fine-tuned from the offline MiniLM on dev fold A's judged pairs (target grade / max grade,
-   BCE) plus hard negatives (mined candidates nobody judged for the query, target 0).
-3. Scorer: a ridge regression over [cross-encoder logit, first-stage features], fitted on the mined
-   candidates of dev fold B, scored by a cross-encoder that never saw fold B (so it does not over-trust the
-   logit); its strength is chosen by query-grouped cross-validation of nDCG@10.
-4. Optionally (`refit`), the cross-encoder is trained again, the same way, on all dev queries.
+2. Cross-encoder, out of fold: the dev queries are cut into `folds`; for each, a cross-encoder fine-tuned
+   from the offline MiniLM on the other folds' judged pairs (target grade / max grade, BCE) plus hard
+   negatives (mined candidates nobody judged for the query, target 0) scores the held fold's candidates.
+   Every dev query thus gets logits from a model that never saw it, as a test query will.
+3. Scorer: a ridge regression over [cross-encoder logit, first-stage features, lexical match], fitted on
+   every dev query's candidates; its strength is chosen by query-grouped cross-validation of nDCG@10.
+4. The cross-encoder that ships is trained once more, the same way, on all dev queries.
 
 Test-split queries are refused (`split_of`), so no evaluation query ever reaches training.
 """
@@ -27,7 +28,7 @@ import numpy as np
 
 from aisle.eval.split import split_of
 from aisle.ranking.cross_encoder import CrossEncoder, PairTokenizer, doc_text, new_cross_encoder
-from aisle.ranking.features import FEATURES, first_stage_features, fit_scorer
+from aisle.ranking.features import FEATURES, feature_matrix, fit_scorer
 from aisle.ranking.relevance import KIND, MANIFEST, RANKER_DIR
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,15 @@ Hits = list[dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
-    layers: int = 2  # of MiniLM's 6: a third of the latency (CPU budget: 50 pairs in 150 ms)
+    layers: int = 6  # of MiniLM's 6: with fewer, the cross-encoder ranks near random on dev
     max_length: int = 32  # query + title + a little description
-    epochs: int = 1
-    learning_rate: float = 1e-4
+    epochs: int = 2
+    learning_rate: float = 5e-5
     batch_size: int = 32
-    negatives: int = 8  # hard negatives per query
+    negatives: int = 50  # hard negatives per query (at most: the unjudged mined candidates)
     candidates: int = 50  # first-stage depth mined (the ranker's rerank_top_k)
-    scorer_fraction: float = 1 / 3  # dev queries held out of the first cross-encoder to fit the scorer
-    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
-    refit: bool = False  # True: train the cross-encoder again on all dev queries (twice the time)
+    folds: int = 3  # out-of-fold cross-encoders that score the scorer's training data (folds + 1 trainings)
+    alphas: tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0)
     seed: int = 0
 
 
@@ -193,6 +193,7 @@ def _ndcg10(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[st
 
 def fit_scorer_cv(
     qids: Sequence[str],
+    queries: Mapping[str, str],
     qrels: Mapping[str, Mapping[str, int]],
     mined: Mapping[str, Hits],
     logits: Mapping[str, np.ndarray],
@@ -201,34 +202,63 @@ def fit_scorer_cv(
     """The scorer fitted on all of `qids`' candidates, with the ridge strength that gave the best
     query-grouped 5-fold nDCG@10 (reported beside the first-stage order and the cross-encoder alone)."""
     qids = [q for q in dev_only(qids) if mined.get(q)]
-    feats = {q: np.column_stack([logits[q], first_stage_features(mined[q])]) for q in qids}
+    feats = {q: feature_matrix(queries[q], mined[q], logits[q]) for q in qids}
     labels = {q: np.array([qrels[q].get(h["id"], 0) for h in mined[q]], dtype=float) for q in qids}
     folds = [qids[i::5] for i in range(5)]
+    first_stage, cross_encoder = FEATURES.index("inv_rank"), FEATURES.index("cross_encoder")
 
     def run_of(score: Any, q: str) -> dict[str, float]:
         values = score(feats[q])
         return {h["id"]: float(v) for h, v in zip(mined[q], values, strict=True)}
 
+    def fit(train: Sequence[str], alpha: float) -> Any:
+        return fit_scorer(np.vstack([feats[q] for q in train]), np.concatenate([labels[q] for q in train]),
+                          alpha=alpha)  # fmt: skip
+
     qrels_sub = {q: dict(qrels[q]) for q in qids}
     cv = {
-        "first_stage": _ndcg10(qrels_sub, {q: run_of(lambda x: x[:, 4], q) for q in qids}),
-        "cross_encoder": _ndcg10(qrels_sub, {q: run_of(lambda x: x[:, 0], q) for q in qids}),
+        "first_stage": _ndcg10(qrels_sub, {q: run_of(lambda x: x[:, first_stage], q) for q in qids}),
+        "cross_encoder": _ndcg10(qrels_sub, {q: run_of(lambda x: x[:, cross_encoder], q) for q in qids}),
     }
     best_alpha, best = config.alphas[0], -1.0
     for alpha in config.alphas:
         run: dict[str, dict[str, float]] = {}
         for held in folds:
-            train = [q for q in qids if q not in held]
-            scorer = fit_scorer(np.vstack([feats[q] for q in train]), np.concatenate([labels[q] for q in train]),
-                                alpha=alpha)  # fmt: skip
+            scorer = fit([q for q in qids if q not in held], alpha)
             run.update({q: run_of(scorer.score, q) for q in held})
         cv[f"scorer_alpha_{alpha:g}"] = value = _ndcg10(qrels_sub, run)
         if value > best:
             best_alpha, best = alpha, value
     cv["alpha"] = best_alpha
-    scorer = fit_scorer(np.vstack([feats[q] for q in qids]), np.concatenate([labels[q] for q in qids]),
-                        alpha=best_alpha)  # fmt: skip
-    return scorer, cv
+    return fit(qids, best_alpha), cv
+
+
+def out_of_fold_logits(
+    base: Path,
+    work: Path,
+    dev: Sequence[str],
+    data: tuple[Mapping[str, str], Mapping[str, Mapping[str, int]], Mapping[str, Hits], Mapping[str, str]],
+    config: TrainConfig,
+    progress: bool = False,
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """Each dev query's candidates scored by a cross-encoder trained on the other folds, and each fold's
+    training summary. `data` is (queries, qrels, mined, docs)."""
+    queries, qrels, mined, docs = data
+    order = np.random.default_rng(config.seed).permutation(list(dev)).tolist()
+    logits: dict[str, np.ndarray] = {}
+    runs: list[dict[str, Any]] = []
+    for k in range(config.folds):
+        held = set(order[k :: config.folds])
+        train = [q for q in dev if q not in held]
+        folder = work / f"fold_{k}"
+        runs.append(train_cross_encoder(base, folder, pairs_for(train, queries, qrels, mined, docs, config.negatives),
+                                        config, progress))  # fmt: skip
+        encoder = CrossEncoder.from_folder(folder, backend="torch")
+        for q in sorted(held):
+            if mined.get(q):
+                logits[q] = encoder.score([queries[q]] * len(mined[q]), [doc_text(h) for h in mined[q]])
+        shutil.rmtree(folder)
+    return logits, runs
 
 
 def query_ids_digest(qids: Sequence[str]) -> str:
@@ -253,44 +283,27 @@ def train_ranker(
     dev = dev_only(sorted(q for q in dataset.queries if split_of(q) == "dev"))
     if len(dev) < 10:
         raise ValueError(f"{dataset.name}: only {len(dev)} dev queries with judgments; need at least 10")
+    if config.folds < 2:
+        raise ValueError(f"folds must be at least 2, got {config.folds}")
     queries = {q: dataset.queries[q] for q in dev}
     qrels = {q: dataset.qrels[q] for q in dev}
     docs = {p.id: doc_text(p.to_record()) for p in dataset.corpus}
-    rng = np.random.default_rng(config.seed)
-    held = set(rng.permutation(dev)[: max(5, round(len(dev) * config.scorer_fraction))].tolist())
-    fold_a = [q for q in dev if q not in held]
-    fold_b = [q for q in dev if q in held]
     work = models_dir / f".{name}.training"
     shutil.rmtree(work, ignore_errors=True)
-    key = f"{dataset.fingerprint[:12]}-{config.candidates}-{config.seed}-{config.scorer_fraction:.3f}"
+    key = f"{dataset.fingerprint[:12]}-{config.candidates}-explained"
     cache = models_dir / f".{name}.mined-{key}.json"
     if cache.is_file():  # mining is the slow part on embedded Qdrant: a re-run with other settings reuses it
         mined = json.loads(cache.read_text())
     else:
-        mined = mine(pipeline, {q: queries[q] for q in fold_a}, config.candidates, progress, explain=False)
-        mined.update(mine(pipeline, {q: queries[q] for q in fold_b}, config.candidates, progress))
+        mined = mine(pipeline, queries, config.candidates, progress)
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(mined))
-    first = train_cross_encoder(
-        base, work / "fold_a", pairs_for(fold_a, queries, qrels, mined, docs, config.negatives), config, progress
+    logits, fold_runs = out_of_fold_logits(base, work, dev, (queries, qrels, mined, docs), config, progress)
+    scorer, cv = fit_scorer_cv(dev, queries, qrels, mined, logits, config)
+    log.info("scorer (dev, out-of-fold cross-encoder logits, 5-fold CV nDCG@10): %s", cv)
+    final = train_cross_encoder(
+        base, work / "cross_encoder", pairs_for(dev, queries, qrels, mined, docs, config.negatives), config, progress
     )
-    encoder = CrossEncoder.from_folder(work / "fold_a", backend="torch")
-    logits = {q: encoder.score([queries[q]] * len(mined[q]), [doc_text(h) for h in mined[q]]) for q in fold_b if
-              mined.get(q)}  # fmt: skip
-    scorer, cv = fit_scorer_cv(fold_b, qrels, mined, logits, config)
-    log.info("scorer (dev fold B, 5-fold CV nDCG@10): %s", cv)
-    if config.refit:
-        final = train_cross_encoder(
-            base,
-            work / "cross_encoder",
-            pairs_for(dev, queries, qrels, mined, docs, config.negatives),
-            config,
-            progress,
-        )
-        shutil.rmtree(work / "fold_a")
-    else:
-        final = first
-        (work / "fold_a").rename(work / "cross_encoder")
     (work / "scorer.json").write_text(json.dumps(scorer.to_json(), indent=2) + "\n")
     manifest = {
         "kind": KIND, "format": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -298,8 +311,8 @@ def train_ranker(
         "dataset": {"name": dataset.name, "fingerprint": dataset.fingerprint, "source": dataset.source},
         "training": {
             "split": "dev", "queries": len(dev), "query_ids_sha1": query_ids_digest(dev),
-            "cross_encoder_fold_a": first, "cross_encoder_final": final,
-            "scorer_queries": len(fold_b), "seconds": round(time.perf_counter() - started, 1),
+            "cross_encoder_folds": fold_runs, "cross_encoder_final": final,
+            "scorer_queries": len(logits), "seconds": round(time.perf_counter() - started, 1),
         },
         "scorer_cv_ndcg10": cv,
     }  # fmt: skip
