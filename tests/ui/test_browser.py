@@ -61,38 +61,53 @@ def page(browser: Any, server: Any, request: pytest.FixtureRequest) -> Iterator[
 
 
 def _search(page: Any, text: str) -> Any:
-    """Type a query and wait for result cards. A search that shows nothing for half the budget is sent once
-    more: in about one module run in ten, a search on a fresh page never showed its results (cause not
-    found). A second Enter gets past a lost event; a stuck server still fails the test, and leaves every
-    thread's stack behind (one CI run on 2026-11-30 showed the request pending on the server for 121 s)."""
+    """Type a query and wait for result cards. A search that shows nothing for a third of the budget is sent
+    once more, and then once more from a reloaded page: in about one module run in ten, a search on a fresh
+    page never showed its results, with no server thread busy and no Gradio job running (cause not found;
+    see `_dump_state`). A stuck server still fails the test, and leaves its state behind."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    box = page.locator("#query textarea, #query input").first
-    box.fill(text)
-    box.press("Enter")
-    cards = page.locator("#results .aisle-card")
-    try:
-        cards.first.wait_for(timeout=SEARCH_TIMEOUT_MS // 2)
-    except PlaywrightTimeout:
+    for attempt in range(3):
+        if attempt == 2:
+            _dump_state()
+            page.reload()
+        box = page.locator("#query textarea, #query input").first
+        box.fill(text)
         box.press("Enter")
+        cards = page.locator("#results .aisle-card")
         try:
-            cards.first.wait_for(timeout=SEARCH_TIMEOUT_MS // 2)
+            cards.first.wait_for(timeout=SEARCH_TIMEOUT_MS // 3)
+            return cards
         except PlaywrightTimeout:
-            _dump_threads()
-            raise
-    return cards
+            if attempt == 2:
+                _dump_state()
+                raise
+    raise AssertionError("unreachable")
 
 
-def _dump_threads() -> None:
-    """Where every thread of this process stands (the server runs in one of them): a stuck search's stack goes
-    to stderr, which pytest prints with the failure, and to test-artifacts/browser/stuck-search-threads.txt."""
+def _dump_state() -> None:
+    """Where every thread of this process stands (the server runs in one of them) and what Gradio's queue
+    holds (events waiting, jobs running): to stderr, which pytest prints with the failure, and appended to
+    test-artifacts/browser/stuck-search.txt."""
     import faulthandler
+    import gc
     import sys
 
+    from gradio.queueing import Queue
+
+    queues = [o for o in gc.get_objects() if isinstance(o, Queue)]
+    lines = [
+        f"gradio queue: {len(q)} events waiting, "
+        f"{sum(job is not None for job in q.active_jobs)} of {len(q.active_jobs)} job slots running, "
+        f"sessions with pending events: {len(q.pending_event_ids_session)}"
+        for q in queues
+    ]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with (ARTIFACTS / "stuck-search-threads.txt").open("w") as out:
+    with (ARTIFACTS / "stuck-search.txt").open("a") as out:
+        out.write("\n".join(lines) + "\n")
         faulthandler.dump_traceback(out, all_threads=True)
     if sys.__stderr__ is not None:  # file descriptor 2, which pytest captures and shows with the failure
+        sys.__stderr__.write("\n".join(lines) + "\n")
         faulthandler.dump_traceback(sys.__stderr__, all_threads=True)
 
 
