@@ -104,11 +104,12 @@ def _dump_state() -> None:
     ]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with (ARTIFACTS / "stuck-search.txt").open("a") as out:
-        out.write("\n".join(lines) + "\n")
-        faulthandler.dump_traceback(out, all_threads=True)
-    if sys.__stderr__ is not None:  # file descriptor 2, which pytest captures and shows with the failure
-        sys.__stderr__.write("\n".join(lines) + "\n")
-        faulthandler.dump_traceback(sys.__stderr__, all_threads=True)
+        # sys.__stderr__ is file descriptor 2, which pytest captures and shows with the failure
+        for stream in (out, sys.__stderr__):
+            if stream is not None:
+                stream.write("\n".join(lines) + "\n")
+                stream.flush()  # before faulthandler writes to the file descriptor directly
+                faulthandler.dump_traceback(stream, all_threads=True)
 
 
 def _images_loaded(page: Any, scope: str, timeout_ms: int = 30_000) -> bool:

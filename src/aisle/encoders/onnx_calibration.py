@@ -1,4 +1,5 @@
-"""Calibration for the text encoder's int8 graph: which MatMul inputs get a constant scale, and their ranges.
+"""Calibration for the BERT int8 graphs (the text encoder's, and the relevance cross-encoder's with pairs made
+from the same phrases): which MatMul inputs get a constant scale, and their ranges.
 
 LayerNorm outputs and attention's context vectors are bounded and look alike from token to token, so the
 per-channel ranges seen on a few hundred product-like phrases fit real text. GELU outputs are heavy-tailed
