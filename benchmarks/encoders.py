@@ -3,7 +3,9 @@ inputs: MiniLM on CrowdFlower product titles, and a ViT-B-32 CLIP's image tower 
 text tower on titles. The CLIP weights are random (nothing is downloaded; throughput does not depend on the
 values). Every backend gets the same batch size and the same number of threads (torch.get_num_threads()).
 Cosines are per row against the PyTorch fp32 CPU vectors. When a CUDA GPU is present, PyTorch on it joins
-each group as `torch-cuda` (fp32, same batch sizes); `--no-onnx` leaves the ONNX backends out.
+each group as `torch-cuda` (fp32, same batch sizes); `--no-onnx` leaves the ONNX backends out. The ONNX
+backends run batches side by side on 1-thread copies of the model (`onnx_lanes`); `int8-1lane` is MiniLM int8
+as one 2-thread session, the way it ran before.
 
     python -m benchmarks.encoders [--titles 2000] [--images 256] [--clip-texts 256] [--repeats 3] [--no-onnx]
 """
@@ -61,6 +63,9 @@ def _encoders(args: argparse.Namespace, onnx_dir: Path, threads: int) -> dict[st
             )
             image_towers["onnx" + suffix] = OnnxClipImageEncoder(args.clip_arch, quantized=quantized, **kw)
             text_towers["onnx" + suffix] = OnnxClipTextEncoder(args.clip_arch, quantized=quantized, **kw)
+        minilm["int8-1lane"] = OnnxTextEncoder(  # before onnx_lanes: one session using every thread
+            "minilm", quantized=True, providers=["CPUExecutionProvider"], lanes=1, **text_options, **onnx
+        )
     if gpu:
         minilm["torch-cuda"] = SentenceTransformerEncoder("minilm", device="cuda", **text_options)
         clip_gpu = ClipModel(ClipSpec(args.clip_arch), device="cuda", batch_size=args.image_batch_size)

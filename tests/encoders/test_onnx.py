@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,16 +196,19 @@ def test_int8_holds_on_real_catalogue_titles(shared_data: Path, tiny_clip_dir: P
         assert cosines.min() >= floor, (name, float(cosines.min()), titles[int(cosines.argmin())])
 
 
-class _RecordingSession:
-    """Wraps a real ONNX Runtime session and keeps the attention mask of every batch it runs."""
+class _RecordingLanes:
+    """Wraps the encoder's real ONNX Runtime lanes and keeps the attention mask of every batch, in order."""
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
+    def __init__(self, lanes: Any) -> None:
+        self.lanes = lanes
         self.masks: list[np.ndarray] = []
 
-    def run(self, outputs: Any, feeds: dict[str, np.ndarray]) -> Any:
-        self.masks.append(feeds["attention_mask"])
-        return self.session.run(outputs, feeds)
+    def run_batches(self, batches: Iterable[dict[str, np.ndarray]]) -> Iterator[np.ndarray]:
+        def record(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            self.masks.append(feeds["attention_mask"])
+            return feeds
+
+        return self.lanes.run_batches(map(record, batches))
 
 
 def test_text_batches_are_formed_by_token_count(isolated_home: Path, tiny_st_dir: Path) -> None:
@@ -223,8 +227,8 @@ def test_text_batches_are_formed_by_token_count(isolated_home: Path, tiny_st_dir
     by_chars = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     assert [counts[i] for i in by_chars] != sorted(counts, reverse=True)  # characters would batch these wrongly
     encoder = OnnxTextEncoder(tiny_st_dir, batch_size=2)
-    session, tokenize, pad_id = encoder._parts()
-    recording = _RecordingSession(session)
+    lanes, tokenize, pad_id = encoder._parts()
+    recording = _RecordingLanes(lanes)
     encoder._loaded = (recording, tokenize, pad_id)
     vectors = encoder.encode_documents(texts)
     lengths = [mask.sum(axis=1) for mask in recording.masks]

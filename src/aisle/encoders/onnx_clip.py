@@ -20,7 +20,8 @@ from aisle.config import get_settings
 from aisle.encoders.base import EncoderError, EncoderInfo, ImageInput, Vectors, empty_vectors, l2_normalise
 from aisle.encoders.clip import ClipModel, ClipSpec
 from aisle.encoders.images import load_rgb
-from aisle.encoders.onnx_export import ensure_clip_onnx, file_name, make_session, read_manifest, space_dir
+from aisle.encoders.onnx_export import ensure_clip_onnx, file_name, read_manifest, space_dir
+from aisle.encoders.onnx_lanes import SessionLanes
 
 
 class ClipPreprocess:
@@ -95,7 +96,7 @@ class _OnnxClipTower:
         backend = "onnx-int8" if quantized else "onnx"
         self.info = EncoderInfo(name, self.kind, self.clip.dim, "cosine", True, backend, self.clip.space)
         self.files_dir = space_dir(self.clip.space, self.onnx_root)
-        self._session: Any = None
+        self._lanes: SessionLanes | None = None
         self._extra: Any = None
         self._lock = threading.Lock()
 
@@ -107,19 +108,19 @@ class _OnnxClipTower:
     def _load_extra(self, entry: dict[str, Any]) -> Any:
         raise NotImplementedError
 
-    def _parts(self) -> tuple[Any, Any]:
-        if self._session is None:
+    def _parts(self) -> tuple[SessionLanes, Any]:
+        if self._lanes is None:
             with self._lock:
-                if self._session is None:
+                if self._lanes is None:
                     path = self.path
                     entry = read_manifest(path.parent)["files"][file_name(self.tower, self.quantized)]
                     self._extra = self._load_extra(entry)
-                    self._session = make_session(path, providers=self.providers, threads=self.threads)
-        return self._session, self._extra
+                    self._lanes = SessionLanes(path, providers=self.providers, threads=self.threads)
+        return self._lanes, self._extra
 
     def _run(self, batches: Any, feed: str) -> Vectors:
-        session, _ = self._parts()
-        return l2_normalise(np.concatenate([session.run(None, {feed: batch})[0] for batch in batches]))
+        lanes, _ = self._parts()
+        return l2_normalise(np.concatenate(list(lanes.run_batches({feed: batch} for batch in batches))))
 
 
 class OnnxClipImageEncoder(_OnnxClipTower):

@@ -11,13 +11,13 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from aisle.config import get_settings
 from aisle.encoders.base import EncoderError, Vectors, empty_vectors, l2_normalise
-from aisle.encoders.onnx_export import ensure_text_onnx, make_session, space_dir
+from aisle.encoders.onnx_export import ensure_text_onnx, space_dir
+from aisle.encoders.onnx_lanes import SessionLanes
 from aisle.encoders.text import SentenceTransformerEncoder
 
 Tokenize = Callable[[list[str]], list[list[int]]]  # token ids per text, truncated, not padded
@@ -92,6 +92,7 @@ class OnnxTextEncoder:
         document_prefix: str = "",
         providers: list[str] | None = None,
         threads: int | None = None,
+        lanes: int | None = None,
         onnx_dir: Path | None = None,
         device: str | None = None,
     ) -> None:
@@ -108,10 +109,11 @@ class OnnxTextEncoder:
             providers = ["CPUExecutionProvider"]
         self.providers = providers
         self.threads = threads
+        self.lanes = lanes
         self.info = dataclasses.replace(reference.info, backend="onnx-int8" if quantized else "onnx")
         self.onnx_root = onnx_dir or get_settings().onnx_dir  # fixed here: later settings changes do not move files
         self.files_dir = space_dir(self.info.space, self.onnx_root)
-        self._loaded: tuple[Any, Tokenize, int] | None = None
+        self._loaded: tuple[SessionLanes, Tokenize, int] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -119,12 +121,12 @@ class OnnxTextEncoder:
         """The ONNX file, exported on first use."""
         return ensure_text_onnx(self.folder, self.info.space, quantized=self.quantized, root=self.onnx_root)
 
-    def _parts(self) -> tuple[Any, Tokenize, int]:
+    def _parts(self) -> tuple[SessionLanes, Tokenize, int]:
         if self._loaded is None:
             with self._lock:
                 if self._loaded is None:
-                    session = make_session(self.path, providers=self.providers, threads=self.threads)
-                    self._loaded = (session, *load_tokenizer(self.folder, self.max_seq_length))
+                    lanes = SessionLanes(self.path, providers=self.providers, threads=self.threads, lanes=self.lanes)
+                    self._loaded = (lanes, *load_tokenizer(self.folder, self.max_seq_length))
         return self._loaded
 
     def warm_up(self) -> None:
@@ -135,15 +137,18 @@ class OnnxTextEncoder:
             return empty_vectors(self.info.dim)
         from tqdm import tqdm
 
-        session, tokenize, pad_id = self._parts()
+        lanes, tokenize, pad_id = self._parts()
         tokens = tokenize([prefix + text for text in texts])
         order = np.argsort([-len(ids) for ids in tokens], kind="stable")  # equal token counts share a batch
+        batches = [order[start : start + self.batch_size] for start in range(0, len(tokens), self.batch_size)]
+        feeds = (
+            dict(zip(("input_ids", "attention_mask"), padded_batch([tokens[i] for i in rows], pad_id), strict=True))
+            for rows in batches
+        )
         out = np.empty((len(tokens), self.info.dim), dtype=np.float32)
-        starts = range(0, len(tokens), self.batch_size)
-        for start in tqdm(starts, disable=not progress, desc="texts", unit="batch"):
-            rows = order[start : start + self.batch_size]
-            ids, mask = padded_batch([tokens[i] for i in rows], pad_id)
-            out[rows] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        done = tqdm(batches, disable=not progress, desc="texts", unit="batch")
+        for rows, vectors in zip(done, lanes.run_batches(feeds), strict=True):
+            out[rows] = vectors
         return l2_normalise(out)
 
     def encode_queries(self, texts: Sequence[str]) -> Vectors:
