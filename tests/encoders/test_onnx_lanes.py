@@ -106,3 +106,23 @@ def test_a_bad_batch_raises_and_the_lanes_keep_serving(matmul_model: Path) -> No
         list(lanes.run_batches([{"x": np.zeros((2, 5), np.float32)}]))  # wrong width
     good = _batches(4)
     assert len(list(lanes.run_batches({"x": b} for b in good))) == 4  # no lane was lost to the failure
+
+
+def test_a_single_batch_runs_in_the_callers_thread(matmul_model: Path) -> None:
+    """A search query is one batch: no hand-off to a lane thread on the hot path; many batches do spread."""
+    lanes = SessionLanes(matmul_model, providers=CPU, threads=2)
+    real_run = lanes.run
+    threads: list[str] = []
+
+    def recording_run(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        return real_run(feeds)
+
+    lanes.run = recording_run  # type: ignore[method-assign]
+    (single,) = _batches(1)
+    (output,) = lanes.run_batches([{"x": single}])
+    np.testing.assert_allclose(output, single @ WEIGHTS, rtol=1e-5, atol=1e-6)
+    assert threads == [threading.current_thread().name]
+    threads.clear()
+    assert len(list(lanes.run_batches({"x": b} for b in _batches(6)))) == 6
+    assert all(name.startswith("onnx-lane") for name in threads)

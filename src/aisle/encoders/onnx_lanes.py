@@ -10,6 +10,7 @@ as on two (1.3 ms), so queries lose nothing. On a GPU there is one lane: copies 
 
 from __future__ import annotations
 
+import itertools
 import queue
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -59,12 +60,16 @@ class SessionLanes:
 
     def run_batches(self, batches: Iterable[dict[str, np.ndarray]]) -> Iterator[np.ndarray]:
         """`run` over every batch, `count` at a time; outputs in the order of `batches`. At most twice as many
-        batches as lanes are prepared ahead, so a generator of big inputs (images) stays bounded."""
-        if self._pool is None:
-            yield from map(self.run, batches)
+        batches as lanes are prepared ahead, so a generator of big inputs (images) stays bounded. A single batch
+        (a search query) runs in the caller's thread: handing it to a lane thread added 0.04-0.45 ms to a 1.2 ms
+        query."""
+        batches = iter(batches)
+        head = list(itertools.islice(batches, 2))
+        if self._pool is None or len(head) < 2:
+            yield from map(self.run, itertools.chain(head, batches))
             return
         pending: deque[Any] = deque()
-        for feeds in batches:
+        for feeds in itertools.chain(head, batches):
             pending.append(self._pool.submit(self.run, feeds))
             if len(pending) >= 2 * self.count:
                 yield pending.popleft().result()
