@@ -74,11 +74,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def mine(
-    pipeline: Any, queries: Mapping[str, str], depth: int, progress: bool = False, *, explain: bool = True
-) -> dict[str, Hits]:
-    """Each query's top `depth` hybrid candidates (no re-ranking), with each retriever's own score when
-    `explain` (the scorer's features; hard negatives for the cross-encoder need only the texts)."""
+def mine(pipeline: Any, queries: Mapping[str, str], depth: int, progress: bool = False) -> dict[str, Hits]:
+    """Each query's top `depth` hybrid candidates (no re-ranking), with each retriever's own score (the
+    scorer's features; every dev query is also a hard-negative source and a scorer training query)."""
     from tqdm import tqdm
 
     from aisle.pipeline.request import QueryError, SearchRequest
@@ -86,7 +84,7 @@ def mine(
     out: dict[str, Hits] = {}
     for qid in tqdm(dev_only(list(queries)), desc="mining", unit="query", disable=not progress):
         try:
-            request = SearchRequest(query=queries[qid], top_k=depth, mode="hybrid", rerank=False, explain=explain)
+            request = SearchRequest(query=queries[qid], top_k=depth, mode="hybrid", rerank=False, explain=True)
             out[qid] = pipeline.search(request).results
         except QueryError as exc:
             log.warning("query %s skipped: %s", qid, exc)
