@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     qdrant_shards: int | None = Field(default=None, ge=1, description="Shard number for new collections (server).")
     qdrant_replication: int | None = Field(default=None, ge=1, description="Replication factor (server).")
     collection: str = "products"
+    ui_api: bool = Field(
+        default=False, description="Open Gradio's scripting API (/gradio_api/call/..., /info) beside the UI."
+    )
+
+    # shopper identity: signed bearer tokens (JWT) from the shop's login
+    auth_secret: SecretStr | None = Field(default=None, description="HS256 shared secret (at least 32 bytes).")
+    auth_public_key: Path | None = Field(default=None, description="PEM public key file: RS256 (RSA) or ES256 (EC).")
+    auth_jwks: Path | None = Field(default=None, description="JWKS file of RS256/ES256 public keys (by `kid`).")
+    auth_issuer: str = Field(default="aisle", description="Required `iss` claim.")
+    auth_audience: str = Field(default="aisle", description="Required `aud` claim.")
+    auth_leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on `exp`/`iat`.")
 
     # encoders
     text_model: str = Field(default="minilm", description="'minilm' or a local sentence-transformers folder.")
