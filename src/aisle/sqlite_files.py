@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from aisle.files import private_sqlite
+
 
 def connect(path: Path | str, schema: str) -> sqlite3.Connection:
-    """A connection to `path` (created with its folder when new; ":memory:" works too) with `schema` applied."""
+    """A connection to `path` (created owner-only with its folder when new; ":memory:" works too) with `schema`
+    applied. The stores hold personal data (orders, e-mails, chat transcripts, behaviour), so 0600."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(Path(path))
     db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable at checkpoints, never corrupt

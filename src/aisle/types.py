@@ -91,3 +91,4 @@ class BehaviourEvent:
     type: EventType
     timestamp: datetime
     query: str | None = None
+    event_id: str | None = None  # the sender's id, so that a retry is recognised; None: the content is the id

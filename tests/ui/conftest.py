@@ -50,11 +50,31 @@ class LiveServer:
         self.socket.close()
 
 
+# the shop's shared token secret in these tests (HS256 needs at least 32 bytes)
+TEST_SECRET = "aisle-tests-shared-secret-0123456789abcdef"
+
+
+def token_for(settings: Any, user: str, **kwargs: Any) -> str:
+    """A real signed token for `user`, as the shop's login would issue it."""
+    from pydantic import SecretStr
+
+    from aisle.ui.auth import issue_token
+
+    return issue_token(settings.model_copy(update={"auth_secret": SecretStr(TEST_SECRET)}), user, **kwargs)
+
+
+def bearer_for(settings: Any, user: str, **kwargs: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(settings, user, **kwargs)}"}
+
+
 @pytest.fixture(scope="session")
 def ui_service(pipeline: Any, search_settings: Any) -> Any:  # noqa: F811
+    from pydantic import SecretStr
+
     from aisle.ui.service import AisleService
 
-    service = AisleService(search_settings, pipeline=pipeline)
+    settings = search_settings.model_copy(update={"auth_secret": SecretStr(TEST_SECRET)})
+    service = AisleService(settings, pipeline=pipeline)
     service.warm_up()  # the assistant's intent model and local LLM too, before any test waits on them
     return service
 

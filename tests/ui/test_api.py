@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import jpeg_bytes
+from tests.ui.conftest import bearer_for
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +105,32 @@ def test_openapi_documents_every_route(http: Any) -> None:
     assert {"application/json", "multipart/form-data"} <= set(content)
 
 
-def test_events_are_recorded(http: Any) -> None:
+def test_events_are_recorded(http: Any, ui_service: Any) -> None:
     events = [
         {"user": "ana", "product_id": "p00", "type": "click", "query": "red shirts"},
         {"user": "ana", "product_id": "p00", "type": "purchase", "timestamp": "2026-01-02T03:04:05Z"},
     ]
-    response = http.post("/api/events", json={"events": events})
+    auth = bearer_for(ui_service.settings, "ana")
+    response = http.post("/api/events", json={"events": events}, headers=auth)
     assert response.status_code == 200, response.text
-    assert response.json() == {"recorded": 2}
-    bad = http.post("/api/events", json={"events": [{"user": "ana", "product_id": "p00", "type": "stare"}]})
+    assert response.json() == {"recorded": 2, "duplicates": 0}
+    bad = http.post(
+        "/api/events", json={"events": [{"user": "ana", "product_id": "p00", "type": "stare"}]}, headers=auth
+    )
     assert bad.status_code == 422
+
+
+def test_distinct_events_are_kept_and_retries_are_duplicates(http: Any, ui_service: Any) -> None:
+    """Two clicks on one product in one body, without timestamps, are two events (they were merged into one);
+    sending an event again with its event_id is a duplicate, not a second event."""
+    auth = bearer_for(ui_service.settings, "ben")
+    before = ui_service.events.count()
+    twice = [{"product_id": "p01", "type": "click"}, {"product_id": "p01", "type": "click"}]
+    assert http.post("/api/events", json={"events": twice}, headers=auth).json() == {"recorded": 2, "duplicates": 0}
+    with_id = {"events": [{"product_id": "p02", "type": "view", "event_id": "ev-1"}]}
+    assert http.post("/api/events", json=with_id, headers=auth).json() == {"recorded": 1, "duplicates": 0}
+    assert http.post("/api/events", json=with_id, headers=auth).json() == {"recorded": 0, "duplicates": 1}
+    assert ui_service.events.count() == before + 3
 
 
 def test_chat_streams_ndjson_and_ends_with_a_grounded_reply(http: Any) -> None:

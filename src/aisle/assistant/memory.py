@@ -69,7 +69,7 @@ class SessionStore:
 
     def resume(self, session_id: str | None, user: str | None) -> tuple[str, SessionState]:
         """The session to continue and its state, from one read: a new, empty one when there is no id or the id
-        belongs to another logged-in user (no shared memory, and never another customer's session)."""
+        belongs to someone else (another customer, or anonymous when `user` is signed in, or the reverse)."""
         if session_id is not None:
             with self._lock:
                 row = self._db.execute(
@@ -77,7 +77,7 @@ class SessionStore:
                 ).fetchone()
             if row is None:
                 return session_id, SessionState()
-            if row[0] is None or row[0] == user:
+            if row[0] == user:  # a session is its subject's: anonymous ones resume anonymously only
                 return session_id, SessionState.from_json(json.loads(row[1]))
         return self.new_id(), SessionState()
 

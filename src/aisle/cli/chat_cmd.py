@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from aisle.cli import eval_cmd
+from aisle.cli.token_cmd import TokenOpt, verified_user
 
 EXIT_WORDS = {"exit", "quit", "bye!", ":q"}
 
@@ -36,8 +37,9 @@ def chat(
         str | None, typer.Option("--session", help="Continue this session (its id is in the JSON).")
     ] = None,
     user: Annotated[
-        str | None, typer.Option("--user", help="The logged-in customer id (sees their own orders).")
+        str | None, typer.Option("--user", help="The signed-in customer (sees their own orders; needs --token).")
     ] = None,
+    token: TokenOpt = None,
     collection: Annotated[
         str | None, typer.Option("--collection", help="Product collection [AISLE_COLLECTION].")
     ] = None,
@@ -45,9 +47,11 @@ def chat(
     """The shopping and customer-service assistant: products, orders, returns and shop policies."""
     from aisle.assistant.llm import LLMError
     from aisle.assistant.service import ChatReply, validate_message
+    from aisle.config import get_settings
 
     if message is not None:
         validate_message(message)  # a bad message fails before any model loads
+    user = verified_user(get_settings(), user, token, "a customer's chat")
     assistant = _assistant(collection)
     if message is not None:
         try:

@@ -18,6 +18,7 @@ from aisle.cli import (
     personal_cmd,  # also registers `aisle eval personal`
     search_cmd,
     serve_cmd,
+    token_cmd,
     train_clip_cmd,
     train_ranker_cmd,
 )
@@ -41,6 +42,7 @@ app.command("demo")(serve_cmd.demo)
 app.command("train-personal")(personal_cmd.train_personal)
 app.add_typer(personal_cmd.events_app, name="events")
 app.command("chat")(chat_cmd.chat)
+app.add_typer(token_cmd.token_app, name="token")
 
 
 def _version(value: bool) -> None:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from aisle.cli.token_cmd import TokenOpt, verified_user
+
 if TYPE_CHECKING:
     from aisle.pipeline.search import SearchPipeline
 
@@ -68,7 +70,9 @@ def search(
     query: Annotated[str, typer.Argument(help="What the shopper typed (may be empty with --image or --batch).")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the search contract's JSON.")] = False,
     image: Annotated[Path | None, typer.Option("--image", help="Search by this photo.")] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Shopper id, for personalised ranking.")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Shopper id, for personalised ranking (needs --token).")
+    ] = None,
     filters: Annotated[list[str] | None, typer.Option("--filter", help="FIELD=VALUE (repeatable).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="How many results.")] = 10,
     mode: Annotated[str, typer.Option("--mode", help="bm25, dense, image or hybrid.")] = "hybrid",
@@ -77,8 +81,10 @@ def search(
     explain: Annotated[bool, typer.Option("--explain", help="Add each retriever's score per hit.")] = False,
     collection: Annotated[str | None, typer.Option("--collection", help="Collection [AISLE_COLLECTION].")] = None,
     batch: Annotated[Path | None, typer.Option("--batch", help='JSONL of {"qid", "query"} lines.')] = None,
+    token: TokenOpt = None,
 ) -> None:
     """Search the catalogue. Prints a table, or with --json the contract's JSON object (one per line with --batch)."""
+    from aisle.config import get_settings
     from aisle.pipeline.request import QueryError, SearchRequest
     from aisle.pipeline.search import SearchPipeline
 
@@ -86,6 +92,7 @@ def search(
         raise typer.BadParameter(f"no such file: {image}", param_hint="--image")
     if batch is not None and not batch.is_file():
         raise typer.BadParameter(f"no such file: {batch}", param_hint="--batch")
+    user = verified_user(get_settings(), user, token, "personalised ranking")
     base: dict[str, Any] = {
         "user": user, "filters": parse_filters(filters), "top_k": top_k, "mode": mode,
         "rerank": not no_rerank, "fusion": fusion, "explain": explain,

@@ -31,16 +31,40 @@ def _check_port(host: str, port: int) -> None:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def check_secrets(settings: Settings) -> None:
+    """Refuse to serve when a key under AISLE_HOME/keys is readable by other users of the machine."""
+    from aisle.cli.main import UserError
+    from aisle.files import InsecureFileError, check_private
+
+    folder = settings.home / "keys"
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        try:
+            check_private(path)
+        except InsecureFileError as exc:
+            raise UserError(f"refusing to serve: {exc}") from None
+
+
 def run_server(
-    settings: Settings, collection: str | None, host: str, port: int, *, warm: bool = True, pipeline: Any = None
+    settings: Settings,
+    collection: str | None,
+    host: str,
+    port: int,
+    *,
+    warm: bool = True,
+    pipeline: Any = None,
+    demo: bool = False,
 ) -> None:
+    """Serve the app. `demo`: sign the demo's shoppers in with the demo's own key (demo identities)."""
     import uvicorn
 
     from aisle.ui.app import create_app
+    from aisle.ui.auth import TokenVerifier, demo_key
     from aisle.ui.service import AisleService
 
     _check_port(host, port)
-    service = AisleService(settings, collection=collection, pipeline=pipeline)
+    check_secrets(settings)
+    verifier = TokenVerifier.from_settings(settings, demo_key=demo_key(settings) if demo else None)
+    service = AisleService(settings, collection=collection, pipeline=pipeline, verifier=verifier, demo=demo)
     if warm:
         typer.echo("loading models ...")
         service.warm_up()
@@ -50,6 +74,11 @@ def run_server(
         f"aisle is serving {service.count():,} products from {service.collection!r} at http://{shown}:{port}/ "
         f"(REST API: http://{shown}:{port}/docs). Ctrl+C stops it."
     )
+    if demo:
+        typer.echo("demo identities: the demo's shoppers can be picked in the UI without signing in")
+    elif not verifier.configured:
+        typer.echo("no token key configured (AISLE_AUTH_SECRET, AISLE_AUTH_PUBLIC_KEY or AISLE_AUTH_JWKS): "
+                   "shopper actions (orders, events, personal ranking) are refused")  # fmt: skip
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -103,6 +132,6 @@ def demo(
     for note in report.notes:
         typer.echo(f"- {note}")
     if serve_it:
-        run_server(settings, report.collection, host, port, pipeline=report.pipeline)
+        run_server(settings, report.collection, host, port, pipeline=report.pipeline, demo=True)
     else:
         typer.echo(f"ready: `aisle serve --collection {report.collection}` serves it")

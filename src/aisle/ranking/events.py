@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
@@ -19,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aisle.config import Settings, get_settings
+from aisle.files import private_file, read_private_key
 from aisle.sqlite_files import connect, transaction
 from aisle.types import BehaviourEvent, EventType
 
@@ -30,12 +30,15 @@ CREATE TABLE IF NOT EXISTS events (
     product_id TEXT NOT NULL,
     type TEXT NOT NULL,
     ts REAL NOT NULL,
-    query TEXT
+    query TEXT,
+    event_id TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_unique ON events(user, product_id, type, ts);
 CREATE INDEX IF NOT EXISTS events_user_ts ON events(user, ts);
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 """
+# Every event has an identity: the sender's id (scoped to the shopper) or, when it sent none, its content.
+# Stores made before identities existed were unique on (user, product, type, ts); `_migrate` moves them over.
+IDENTITY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events(event_id)"
 MAX_ID_CHARS = 256
 
 
@@ -48,21 +51,15 @@ def _key_file(home: Path) -> Path:
 
 
 def load_key(settings: Settings) -> bytes:
-    """The pseudonymisation key: the setting, else the key file (created once, owner-only)."""
+    """The pseudonymisation key: the setting, else the key file (created once, owner-only; refused when other
+    users can read it)."""
     if settings.events_key:
         return settings.events_key.encode("utf-8")
     path = _key_file(settings.home)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
-            log.info("created the event pseudonymisation key %s", path)
-    return path.read_text().strip().encode("utf-8")
+        private_file(path, lambda: secrets.token_hex(32))
+        log.info("created the event pseudonymisation key %s", path)
+    return read_private_key(path)
 
 
 def _utc(value: datetime) -> datetime:
@@ -79,6 +76,7 @@ class EventStore:
         self._key = key
         self._lock = threading.Lock()
         self._conn = connect(path, SCHEMA)
+        self._migrate()
         if retention_days is not None:
             self.purge(timedelta(days=retention_days))
 
@@ -104,9 +102,29 @@ class EventStore:
             raise EventError("a shopper id must be non-empty text")
         return hmac.new(self._key, user.strip().encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
+    @staticmethod
+    def identity(user: str, product: str, kind: str, ts: float, query: str | None, event_id: str | None) -> str:
+        """The stored identity of an event (`user` is the pseudonym): its sender's id within that shopper's
+        events, else a hash of its content, so re-importing a log is idempotent."""
+        parts = ("id", user, event_id) if event_id else ("content", user, product, kind, repr(ts), query or "")
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+    def _migrate(self) -> None:
+        """Give events stored before identities existed their content identity (one transaction)."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(events)")}
+        with transaction(self._conn, self._lock) as db:
+            if "event_id" not in columns:
+                db.execute("ALTER TABLE events ADD COLUMN event_id TEXT")
+            missing = db.execute("SELECT id, user, product_id, type, ts, query FROM events WHERE event_id IS NULL")
+            updates = [(self.identity(u, p, k, ts, q, None), rid) for rid, u, p, k, ts, q in missing.fetchall()]
+            db.executemany("UPDATE events SET event_id = ? WHERE id = ?", updates)
+            db.execute("DROP INDEX IF EXISTS events_unique")
+            db.execute(IDENTITY_INDEX)
+
     # -- writes ----------------------------------------------------------------------------------------------
     def record(self, events: Sequence[BehaviourEvent]) -> int:
-        """Store events whose `user` is the raw shopper id; returns how many were new (re-records are ignored)."""
+        """Store events whose `user` is the raw shopper id; returns how many were new. An event whose identity
+        is already stored (a retry with the same `event_id`, or a re-import of the same content) is skipped."""
         rows = []
         for event in events:
             product = str(event.product_id).strip()
@@ -116,14 +134,19 @@ class EventStore:
                 kind = EventType(event.type).value
             except ValueError:
                 raise EventError(f"unknown event type {event.type!r}; use {', '.join(EventType)}") from None
+            if event.event_id is not None and not (0 < len(event.event_id.strip()) <= MAX_ID_CHARS):
+                raise EventError(f"bad event id {event.event_id!r}")
             query = event.query.strip()[:1000] if event.query else None
-            rows.append((self.pseudonym(event.user), product, kind, _utc(event.timestamp).timestamp(), query))
+            user, ts = self.pseudonym(event.user), _utc(event.timestamp).timestamp()
+            sender_id = event.event_id.strip() if event.event_id else None
+            rows.append((user, product, kind, ts, query, self.identity(user, product, kind, ts, query, sender_id)))
         if not rows:
             return 0
         with transaction(self._conn, self._lock) as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO events(user, product_id, type, ts, query) VALUES (?, ?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO events(user, product_id, type, ts, query, event_id) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
             )
             return db.total_changes - before
 

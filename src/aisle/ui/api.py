@@ -10,18 +10,23 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 
 from aisle.pipeline.request import QueryError, SearchRequest
+from aisle.ui.auth import EVENTS_IMPORT, AuthError, Identity, acting_user, bearer
+from aisle.ui.limits import PhotoRefused, check_photo
 from aisle.ui.models import (
+    AUTH_ERRORS,
     ERRORS,
     MAX_ID_CHARS,
     MAX_UPLOAD_BYTES,
@@ -38,9 +43,10 @@ from aisle.ui.models import (
 from aisle.ui.service import AisleService, FeatureUnavailable, add_image_url
 
 log = logging.getLogger(__name__)
-MAX_IMAGE_PIXELS = 40_000_000
 _NDJSON = 'one JSON object a line: {"type": "delta", "text"} ..., then {"type": "final", "reply", ...}'
 ProductId = Path(min_length=1, max_length=MAX_ID_CHARS)
+# documents the bearer token in the OpenAPI schema; the token itself is read and checked by `_identity`
+_BEARER = HTTPBearer(auto_error=False, description="A signed token (JWT) from the shop's login; its `sub` is the user.")
 
 _SEARCH_BODY = {
     "required": True,
@@ -56,7 +62,24 @@ def _invalid(exc: ValidationError) -> RequestValidationError:
     return RequestValidationError(exc.errors(include_url=False, include_context=False))
 
 
-async def _search_request(request: Request) -> SearchRequest:
+def _auth_failed(exc: AuthError) -> HTTPException:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return HTTPException(exc.status, exc.detail, headers=headers)
+
+
+def request_identity(request: Request, _token: Annotated[Any, Depends(_BEARER)]) -> Identity | None:
+    """The verified identity of the request's bearer token; None without one, 401 for a bad one."""
+    try:
+        token = bearer(request.headers.get("authorization"))
+        return None if token is None else request.app.state.service.verifier.verify(token)
+    except AuthError as exc:
+        raise _auth_failed(exc) from None
+
+
+Who = Annotated[Identity | None, Depends(request_identity)]
+
+
+async def _search_request(request: Request, identity: Identity | None) -> SearchRequest:
     """A SearchRequest from a JSON body, or from a multipart form with an optional photo."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     image: bytes | None = None
@@ -92,12 +115,16 @@ async def _search_request(request: Request) -> SearchRequest:
         body = SearchBody.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from None
+    try:
+        user = acting_user(identity, body.user, "personalised ranking")
+    except AuthError as exc:
+        raise _auth_failed(exc) from None
     if image is not None:
         image = _checked_image(image)
     return SearchRequest(
         query=body.query,
         image=image,
-        user=body.user,
+        user=user,
         filters=dict(body.filters),
         top_k=body.top_k,
         mode=body.mode,
@@ -108,21 +135,10 @@ async def _search_request(request: Request) -> SearchRequest:
 
 
 def _checked_image(data: bytes) -> bytes | None:
-    """The photo bytes, refused early when they are not an image or decode to a huge picture."""
-    import io
-
-    from PIL import Image
-
-    if not data:
-        return None
     try:
-        with Image.open(io.BytesIO(data)) as picture:
-            width, height = picture.size
-    except Exception:  # PIL raises many kinds for foreign bytes; every one means "not an image"
-        raise HTTPException(400, "the uploaded file is not a readable image") from None
-    if width * height > MAX_IMAGE_PIXELS:
-        raise HTTPException(413, f"the photo is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels")
-    return data
+        return check_photo(data)
+    except PhotoRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
 
 
 def _ndjson(parts: Iterator[Any]) -> Iterator[bytes]:
@@ -160,13 +176,14 @@ def build_router(service: AisleService) -> APIRouter:
     @router.post(
         "/api/search",
         response_model=SearchOut,
-        responses=ERRORS,
+        responses={**ERRORS, **AUTH_ERRORS},
         openapi_extra={"requestBody": _SEARCH_BODY},
         tags=["search"],
     )
-    async def search(request: Request) -> Any:
-        """Search the catalogue: the JSON of `aisle search --json`; a photo goes in a multipart form."""
-        search_request = await _search_request(request)
+    async def search(request: Request, who: Who) -> Any:
+        """Search the catalogue: the JSON of `aisle search --json`; a photo goes in a multipart form. With a
+        bearer token, results are personalised for its subject (`user`, if given, must be that subject)."""
+        search_request = await _search_request(request, who)
         try:
             return JSONResponse(await run_in_threadpool(service.search, search_request))
         except QueryError as exc:
@@ -178,24 +195,30 @@ def build_router(service: AisleService) -> APIRouter:
         responses={
             200: {"content": {"application/x-ndjson": {"schema": {"type": "string", "description": _NDJSON}}}},
             **ERRORS,
+            **AUTH_ERRORS,
             503: {"model": ErrorOut, "description": "The assistant is not available"},
         },
         tags=["chat"],
     )
-    def chat(body: ChatBody) -> Any:
+    def chat(body: ChatBody, who: Who) -> Any:
         """Ask the assistant. With stream=true (default) the reply comes as NDJSON lines: {"type": "delta",
-        "text"} as it is written, then {"type": "final", "reply", "products", "tool_calls", "grounded"}."""
+        "text"} as it is written, then {"type": "final", "reply", "products", "tool_calls", "grounded"}.
+        Orders and a session started with a token are the token subject's only."""
         if not body.message.strip():
             raise HTTPException(400, "empty message")
+        try:
+            user = acting_user(who, body.user, "a customer's chat")
+        except AuthError as exc:
+            raise _auth_failed(exc) from None
         try:
             assistant = service.assistant
         except FeatureUnavailable as exc:
             raise HTTPException(503, str(exc)) from None
         try:
             if not body.stream:
-                reply = assistant.reply(body.message, session_id=body.session_id, user=body.user)
+                reply = assistant.reply(body.message, session_id=body.session_id, user=user)
                 return JSONResponse(_reply_json(reply))
-            parts = assistant.stream(body.message, session_id=body.session_id, user=body.user)
+            parts = assistant.stream(body.message, session_id=body.session_id, user=user)
             first = next(parts, None)  # a message the assistant refuses fails here, before any byte is sent
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
@@ -205,13 +228,27 @@ def build_router(service: AisleService) -> APIRouter:
     @router.post(
         "/api/events",
         response_model=EventsOut,
-        responses={**ERRORS, 503: {"model": ErrorOut, "description": "The event store is not available"}},
+        responses={
+            **ERRORS,
+            **AUTH_ERRORS,
+            503: {"model": ErrorOut, "description": "The event store is not available"},
+        },
         tags=["events"],
     )
-    def events(body: EventsBody) -> Any:
-        """Record shoppers' behaviour (views, clicks, add-to-cart, purchases) for personalised ranking."""
+    def events(body: EventsBody, who: Who) -> Any:
+        """Record shoppers' behaviour (views, clicks, add-to-cart, purchases) for personalised ranking. Events
+        are the token subject's own (`user` may be left out); a token with the `events:import` scope (the
+        shop's backend) may record any shopper's. An event sent again with the same `event_id` is counted
+        as a duplicate, not stored twice."""
         from aisle.types import BehaviourEvent, EventType
 
+        if who is None:
+            raise _auth_failed(AuthError(401, "recording events needs a bearer token"))
+        for e in body.events:
+            if e.user is not None and e.user != who.subject and not who.may(EVENTS_IMPORT):
+                raise _auth_failed(
+                    AuthError(403, f"the token is for {who.subject!r}; it may not record {e.user!r}'s events")
+                )
         try:
             store = service.events
         except FeatureUnavailable as exc:
@@ -219,20 +256,23 @@ def build_router(service: AisleService) -> APIRouter:
         now = datetime.now(UTC)
         records = [
             BehaviourEvent(
-                user=e.user,
+                user=e.user or who.subject,
                 product_id=e.product_id,
                 type=EventType(e.type),
                 timestamp=(e.timestamp if e.timestamp.tzinfo else e.timestamp.replace(tzinfo=UTC))
                 if e.timestamp
                 else now,
                 query=e.query,
+                # without the sender's id, each event in the body is a distinct event (none is a retry)
+                event_id=e.event_id or uuid.uuid4().hex,
             )
             for e in body.events
         ]
         try:
-            return {"recorded": int(store.record(records))}
+            recorded = int(store.record(records))
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
+        return {"recorded": recorded, "duplicates": len(records) - recorded}
 
     @router.get("/api/products/{product_id}", responses={404: {"model": ErrorOut}}, tags=["products"])
     def product(product_id: str = ProductId) -> dict[str, Any]:

@@ -24,13 +24,15 @@ def build_blocks(service: AisleService) -> Any:
     from aisle.ui.chat_tab import build_chat_tab
     from aisle.ui.insights_tab import build_insights_tab
     from aisle.ui.search_tab import build_search_tab
+    from aisle.ui.shopper_box import build_shopper_box
 
     with gr.Blocks(title="aisle") as blocks:
         gr.Markdown(f"## aisle  \n{service.count():,} products in `{service.collection}`")
+        shopper = build_shopper_box(service)
         with gr.Tab("Search", id="search"):
-            build_search_tab(service)
+            build_search_tab(service, shopper)
         with gr.Tab("Chat", id="chat"):
-            build_chat_tab(service)
+            build_chat_tab(service, shopper)
         with gr.Tab("Insights", id="insights"):
             build_insights_tab(service, blocks)
     # Gradio's default is one running event per handler function across all browsers: every shopper's search
@@ -55,17 +57,22 @@ def create_app(
 
     from aisle.ui import render
     from aisle.ui.api import build_router
+    from aisle.ui.gradio_mount import GradioSurface, mount_ui, private_upload_dir
     from aisle.ui.limits import BodyLimit
     from aisle.ui.models import MAX_JSON_BYTES, MAX_UPLOAD_BYTES
+    from aisle.ui.strict_json import StrictJson
 
     service = service or AisleService(settings, pipeline=pipeline, collection=collection)
     app = FastAPI(title="aisle", version=__version__, description=DESCRIPTION)
+    # middleware added last runs first: GradioSurface, then BodyLimit, then StrictJson (which reads a capped body)
+    app.add_middleware(StrictJson, json_only=("/api/chat", "/api/events"))
     app.add_middleware(
         BodyLimit,
         max_bytes=MAX_JSON_BYTES,
         upload_bytes=MAX_UPLOAD_BYTES + 64 * 1024,  # the photo plus the form's other fields
         upload_paths=("/api/search",),
     )
+    app.add_middleware(GradioSurface, api=service.settings.ui_api)
     app.include_router(build_router(service))
     app.state.service = service
 
@@ -77,7 +84,8 @@ def create_app(
         return render.product_page(found)
 
     if ui:
-        import gradio as gr
-
-        gr.mount_gradio_app(app, build_blocks(service), path="/", ssr_mode=False, max_file_size="10mb", css=render.CSS)
+        private_upload_dir()  # before any component is built: each copies the folder name
+        blocks = build_blocks(service)
+        mount_ui(app, blocks, blocked=[service.settings.home], api=service.settings.ui_api, css=render.CSS,
+                 max_file_size=f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb")  # fmt: skip
     return app

@@ -9,7 +9,9 @@ from typing import Any
 import gradio as gr
 
 from aisle.ui import render
+from aisle.ui.auth import AuthError
 from aisle.ui.service import AisleService, FeatureUnavailable
+from aisle.ui.shopper_box import ui_shopper
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +22,19 @@ def _grounding(reply: Any) -> str:
     return f'<div id="chat-grounded" data-grounded="{str(bool(reply.grounded)).lower()}">{state} (tools: {tools})</div>'
 
 
-def build_chat_tab(service: AisleService) -> None:
+def build_chat_tab(service: AisleService, shopper: gr.Dropdown) -> None:
     chatbot = gr.Chatbot(label="Assistant", elem_id="chatbot", height=420)
     with gr.Row():
         message = gr.Textbox(
             placeholder="Ask about products, orders or returns", scale=5, show_label=False, elem_id="chat-input"
         )
         send = gr.Button("Send", variant="primary", scale=1, elem_id="chat-send")
-    user = gr.Textbox(label="Shopper id (optional)", elem_id="chat-user", max_length=200)
     status = gr.HTML("", elem_id="chat-status")
     cards = gr.HTML("", elem_id="chat-products")
     session = gr.State(None)
 
     def respond(
-        text: str, history: list[dict[str, Any]] | None, who: str, session_id: str | None
+        text: str, history: list[dict[str, Any]] | None, who: str, session_id: str | None, request: gr.Request
     ) -> Iterator[tuple[Any, ...]]:
         history = list(history or [])
         if not (text or "").strip():
@@ -42,7 +43,7 @@ def build_chat_tab(service: AisleService) -> None:
         history += [{"role": "user", "content": text}, {"role": "assistant", "content": ""}]
         yield "", history, "", "", session_id
         try:
-            stream = service.assistant.stream(text, session_id=session_id, user=(who or "").strip() or None)
+            stream = service.assistant.stream(text, session_id=session_id, user=ui_shopper(service, who, request))
             for part in stream:
                 if isinstance(part, str):
                     history[-1] = {"role": "assistant", "content": history[-1]["content"] + part}
@@ -53,7 +54,7 @@ def build_chat_tab(service: AisleService) -> None:
                     stored = {q["id"]: q for q in service.products([str(p["id"]) for p in listed])}
                     products = [stored.get(str(p["id"]), p) for p in listed]
                     yield "", history, _grounding(part), render.cards_html(products), part.session_id
-        except FeatureUnavailable as exc:
+        except (FeatureUnavailable, AuthError) as exc:
             history[-1] = {"role": "assistant", "content": f"Sorry: {exc}."}
             yield "", history, "", "", session_id
         except Exception as exc:  # keep the page alive and say what failed
@@ -62,5 +63,7 @@ def build_chat_tab(service: AisleService) -> None:
             yield "", history, "", "", session_id
 
     outputs = [message, chatbot, status, cards, session]
-    message.submit(respond, [message, chatbot, user, session], outputs)
-    send.click(respond, [message, chatbot, user, session], outputs)
+    message.submit(respond, [message, chatbot, shopper, session], outputs)
+    send.click(respond, [message, chatbot, shopper, session], outputs)
+    # a session is its shopper's: picking another one starts a new conversation
+    shopper.input(lambda: ([], None, "", ""), None, [chatbot, session, status, cards])

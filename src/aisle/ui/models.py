@@ -75,7 +75,15 @@ class ChatOut(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    user: str | None = Field(
+        default=None, min_length=1, max_length=MAX_ID_CHARS, description="The shopper (default: the token's subject)."
+    )
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="The sender's id for this event: sending it again is recognised as a duplicate.",
+    )
     product_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     type: Literal["view", "click", "add_to_cart", "purchase"]
     timestamp: datetime | None = Field(default=None, description="When it happened (default: now).")
@@ -89,7 +97,8 @@ class EventsBody(BaseModel):
 
 
 class EventsOut(BaseModel):
-    recorded: int
+    recorded: int = Field(description="Events stored now.")
+    duplicates: int = Field(description="Events already stored (same event_id), not stored again.")
 
 
 class Health(BaseModel):
@@ -103,6 +112,10 @@ class ErrorOut(BaseModel):
     detail: Any = Field(description="What was wrong with the request.")
 
 
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "A missing, invalid or expired bearer token where one is needed"},
+    403: {"model": ErrorOut, "description": "The token's subject may not act for the user named"},
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "A request that cannot be answered as asked"},
     413: {"model": ErrorOut, "description": "The body is too large"},

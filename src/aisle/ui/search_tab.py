@@ -10,11 +10,13 @@ import gradio as gr
 
 from aisle.pipeline.request import QueryError, SearchRequest
 from aisle.ui import render
+from aisle.ui.auth import AuthError
 from aisle.ui.chips import chips, drop_attributes
+from aisle.ui.limits import PhotoRefused, check_photo
 from aisle.ui.service import AisleService
+from aisle.ui.shopper_box import ui_shopper
 
 log = logging.getLogger(__name__)
-NO_SHOPPER = "(anonymous)"
 TOP_K = 24
 _FIELD_ORDER = ("gender", "article_type", "colour", "master_category", "sub_category", "usage", "season", "brand")
 
@@ -24,7 +26,7 @@ def _facet_fields(facets: dict[str, list[tuple[str, int]]]) -> list[str]:
     return known + sorted(f for f in facets if f not in known)
 
 
-def build_search_tab(service: AisleService) -> None:
+def build_search_tab(service: AisleService, shopper: gr.Dropdown) -> None:
     facets = service.facets()
     fields = _facet_fields(facets)
     with gr.Row():
@@ -34,13 +36,14 @@ def build_search_tab(service: AisleService) -> None:
         button = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
     with gr.Row():
         with gr.Column(scale=1, min_width=240):
-            photo = gr.Image(label="Search by photo", type="filepath", sources=["upload"], elem_id="photo", height=180)
-            shopper = gr.Dropdown(
-                [NO_SHOPPER, *service.shoppers()],
-                value=NO_SHOPPER,
-                label="Shopper (personalised ranking)",
-                allow_custom_value=True,
-                elem_id="shopper",
+            # image_mode=None: Gradio hands over the uploaded file without decoding it; check_photo reads its header
+            photo = gr.Image(
+                label="Search by photo",
+                type="filepath",
+                image_mode=None,
+                sources=["upload"],
+                elem_id="photo",
+                height=180,
             )
             mode = gr.Radio(["hybrid", "bm25", "dense", "image"], value="hybrid", label="Retrieval", elem_id="mode")
             filters = [
@@ -59,12 +62,19 @@ def build_search_tab(service: AisleService) -> None:
             results = gr.HTML(render.error_html("Type a query or upload a photo."), elem_id="results")
     understood_state = gr.State({})
 
-    def run(text: str, image: str | None, who: str, how: str, *chosen: list[str] | None) -> tuple[Any, ...]:
+    def run(
+        text: str, image: str | None, who: str, how: str, *chosen: list[str] | None, request: gr.Request
+    ) -> tuple[Any, ...]:
         selected = {field: list(values) for field, values in zip(fields, chosen, strict=True) if values}
+        try:
+            user = ui_shopper(service, who, request)
+            photo_bytes = check_photo(Path(image).read_bytes()) if image else None
+        except (PhotoRefused, AuthError) as exc:
+            return render.error_html(str(exc)), gr.CheckboxGroup(choices=[], value=[], visible=False), {}
         request = SearchRequest(
             query=text or "",
-            image=Path(image).read_bytes() if image else None,
-            user=None if not who or who == NO_SHOPPER else who,
+            image=photo_bytes,
+            user=user,
             filters=selected,
             top_k=TOP_K,
             mode=how,  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ import numpy as np
 
 from aisle.config import Settings, get_settings
 from aisle.pipeline.request import SearchRequest
+from aisle.ui.auth import AuthError, TokenVerifier, bearer
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ _HIDDEN = ("content_hash", "product_id")
 _NOT_FACETS = ("product_id", "currency", "category")
 MAX_FACET_VALUES = 40  # a field with more distinct values is not offered as a filter list
 SHOPPERS_FILE = "demo/shoppers.json"
+ANONYMOUS = "(anonymous)"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 
 
@@ -70,8 +72,12 @@ class AisleService:
         collection: str | None = None,
         assistant: Any = None,
         events: Any = None,
+        verifier: TokenVerifier | None = None,
+        demo: bool = False,
     ) -> None:
         self.settings = settings or get_settings()
+        self.verifier = verifier or TokenVerifier.from_settings(self.settings)
+        self.demo = demo  # the demo's shoppers may be picked in the UI without signing in (demo identities)
         self.collection = collection or (pipeline.index.name if pipeline is not None else self.settings.collection)
         self._pipeline = pipeline
         self._assistant = assistant
@@ -191,8 +197,23 @@ class AisleService:
 
         return self._lazy("_events", build)
 
+    def ui_shopper(self, choice: str | None, authorization: str | None, cookie_token: str | None) -> str | None:
+        """Who a UI event acts for: the subject of the request's token (an `Authorization: Bearer` header, or
+        the `aisle_token` cookie that the shop's login sets), else in the demo a demo shopper picked from the
+        list, else nobody (anonymous). AuthError when a token is bad or a pick is not a demo identity."""
+        token = bearer(authorization) or cookie_token
+        if token:
+            return self.verifier.verify(token).subject
+        if not choice or choice == ANONYMOUS:
+            return None
+        if self.demo and choice in self.shoppers():
+            return choice
+        raise AuthError(401, "sign in to act as a shopper (only the demo offers demo identities)")
+
     def shoppers(self) -> list[str]:
-        """Demo shopper ids written by `aisle demo` (any other id can be typed in the UI)."""
+        """The demo's shopper ids (demo identities, only when serving the demo)."""
+        if not self.demo:
+            return []
         path = self.settings.home / SHOPPERS_FILE
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
