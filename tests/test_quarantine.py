@@ -31,6 +31,11 @@ BAD_ROWS = [
     ((b"p11", b"Mystery Box", b"", b"lots", b""), "invalid_price"),
     ((b"p12", b"Sun Hat", b"", b"15", b"not-there.jpg"), "image_missing"),
     ((b"p2", b"Red Running Shoes", b"<p>Light <b>mesh</b> upper</p>", b"89.00", b"p2.jpg"), "duplicate_row"),
+    # over the csv module's own field limit, which used to abort the whole file
+    ((b"p13", b"Huge " * 210_000, b"", b"5", b""), "field_too_large"),
+    # a readable file, but outside the catalogue's folder: never opened
+    ((b"p14", b"Stolen Key", b"", b"5", b"/etc/hostname"), "image_outside_catalog"),
+    ((b"p15", b"Sneaky Path", b"", b"5", b"../outside.jpg"), "image_outside_catalog"),
 ]
 
 

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     max_price: float = Field(default=1_000_000.0, gt=0, description="Prices above this are implausible.")
     max_text_chars: int = Field(default=20_000, gt=0, description="Longer descriptions are truncated.")
     image_check_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    image_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders besides the catalogue's own image folder that image paths may point into.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -128,7 +128,7 @@ def test_tiny_catalogue_csv_through_ensure(
     """`ensure_catalog_clip` trains once for a SOURCE, then reuses the folder."""
     from aisle.encoders.clip_training import run
 
-    path = tmp_path / "shop.csv"
+    path = Path(tiny_pairs[0].image).parent / "shop.csv"  # beside its photos: a catalogue's images are its own
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "title", "image"])

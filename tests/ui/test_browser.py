@@ -95,7 +95,7 @@ def _dump_state() -> None:
 
     from gradio.queueing import Queue
 
-    queues = [o for o in gc.get_objects() if isinstance(o, Queue)]
+    queues = [o for o in gc.get_objects() if _is_queue(o, Queue)]
     lines = [
         f"gradio queue: {len(q)} events waiting, "
         f"{sum(job is not None for job in q.active_jobs)} of {len(q.active_jobs)} job slots running, "
@@ -110,6 +110,14 @@ def _dump_state() -> None:
                 stream.write("\n".join(lines) + "\n")
                 stream.flush()  # before faulthandler writes to the file descriptor directly
                 faulthandler.dump_traceback(stream, all_threads=True)
+
+
+def _is_queue(candidate: object, queue_type: type) -> bool:
+    """isinstance on a dead weak proxy (the garbage collector still lists them) raises ReferenceError."""
+    try:
+        return isinstance(candidate, queue_type)
+    except ReferenceError:
+        return False
 
 
 def _images_loaded(page: Any, scope: str, timeout_ms: int = 30_000) -> bool:

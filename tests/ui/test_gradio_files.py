@@ -138,3 +138,48 @@ def test_config_lists_events(http: httpx.Client) -> None:
     config = http.get("/config").json()
     assert config["dependencies"] and all("inputs" in d for d in config["dependencies"])
     json.dumps(config)  # plain JSON
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/gradio_api/call/run"),
+        ("GET", "/gradio_api/info"),
+        ("GET", "/gradio_api/openapi.json"),
+        ("POST", "/gradio_api/run/run"),
+        ("POST", "/gradio_api/vibe-edit"),
+        ("POST", "/gradio_api/process_recording"),
+        ("GET", "/gradio_api/proxy=http://127.0.0.1:1/"),
+        ("GET", "/gradio_api/file=http://127.0.0.1:1/x"),
+        ("GET", "/gradio_api/run-history/records"),
+        ("POST", "/gradio_api/run-history/connect"),
+        ("GET", "/gradio_api/dev/reload"),
+        ("GET", "/monitoring"),
+        ("POST", "/gradio_api/component_server"),
+    ],
+)
+def test_gradio_routes_the_ui_does_not_use_are_closed(http: httpx.Client, method: str, path: str) -> None:
+    assert http.request(method, path, json={}).status_code == 404
+
+
+def test_gradio_photo_uploads_are_held_to_the_pixel_limit(http: httpx.Client) -> None:
+    """A PNG whose header claims 900 megapixels, uploaded the way the browser does, is refused with a message
+    before anything decodes it (Gradio would otherwise have opened it to convert its mode)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 30_000, 30_000, 8, 2, 0, 0, 0)
+    png = (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    )
+    uploaded = http.post("/gradio_api/upload", files={"files": ("huge.png", png, "image/png")})
+    assert uploaded.status_code == 200, uploaded.text
+    config = http.get("/config").json()
+    fn_index, dependency, positions = _file_inputs(config)[0]
+    data = _default_inputs(config, dependency)
+    data[positions[0]] = _file_data(uploaded.json()[0])
+    answer = _queue_call(http, fn_index, data)
+    assert '"process_completed"' in answer and "pixels" in answer, answer[-1500:]

@@ -56,14 +56,24 @@ def open_text(path: Path) -> Any:
     return path.open("r", encoding="utf-8", errors="surrogateescape", newline="")
 
 
+# The csv module stops a whole file at a field over its limit (128 KiB by default). Read fields up to this
+# size so that validation can quarantine the one row (`field_too_large`) and keep every other.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+
+
 def read_delimited(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
     """Rows of a CSV/TSV file as dicts (header names stripped), tolerant of bad bytes."""
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     with open_text(path) as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
         if reader.fieldnames is None:
             raise SourceError(f"{path} is empty")
         reader.fieldnames = [name.strip().lstrip("\ufeff") for name in reader.fieldnames]
-        yield from reader
+        try:
+            yield from reader
+        except csv.Error as exc:
+            raise SourceError(f"{path}: line {reader.line_num}: {exc}") from None
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -22,6 +22,9 @@ from aisle.catalog.text import clean_label, clean_text, has_invalid_encoding, ha
 from aisle.config import Settings, get_settings
 from aisle.types import Product
 
+# A field this long is not a product's text but an accident or an attack: its row is quarantined.
+MAX_FIELD_CHARS = 256 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogLoad:
@@ -99,6 +102,12 @@ def _strings_in(value: Any) -> list[str]:
     return []
 
 
+def _inside(path: Path, roots: list[Path | None]) -> bool:
+    """Whether `path` (symbolic links and `..` resolved) lies in one of `roots`."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root.resolve()) for root in roots if root is not None)
+
+
 def _check_row(raw: RawRow, images_root: Path | None, settings: Settings, tally: QualityTally) -> _Candidate:
     values = raw.fields
     reasons: list[str] = []
@@ -110,6 +119,9 @@ def _check_row(raw: RawRow, images_root: Path | None, settings: Settings, tally:
 
     if "__error__" in values:
         raise _RowRejected(["malformed_row"], [str(values["__error__"])])
+    huge = [name for name, value in values.items() if sum(map(len, _strings_in(value))) > MAX_FIELD_CHARS]
+    if huge:  # before any other check reads it
+        raise _RowRejected(["field_too_large"], [f"over {MAX_FIELD_CHARS:,} characters in {', '.join(huge)}"])
     bad_fields = [name for name, value in values.items() if any(map(has_invalid_encoding, _strings_in(value)))]
     if bad_fields:
         reject("invalid_encoding", f"bytes that are not UTF-8 in {', '.join(bad_fields)}")
@@ -155,6 +167,8 @@ def _check_row(raw: RawRow, images_root: Path | None, settings: Settings, tally:
         image_path = Path(image_ref)
         if not image_path.is_absolute() and images_root is not None:
             image_path = images_root / image_path
+        if not _inside(image_path, [images_root, *settings.image_roots]):
+            raise _RowRejected(["image_outside_catalog"], [f"{image_ref} is outside the catalogue's image folder"])
         image_ref = str(image_path)
     elif image_ref:
         tally.warn("image_url_not_verified", {"row": raw.row, "id": product_id, "image": image_ref})

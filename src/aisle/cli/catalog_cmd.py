@@ -10,6 +10,7 @@ import typer
 
 if TYPE_CHECKING:
     from aisle.catalog.validate import CatalogLoad
+    from aisle.config import Settings
 
 catalog_app = typer.Typer(help="Catalogue tools: load, validate and report.", no_args_is_help=True)
 
@@ -21,6 +22,12 @@ SourceArg = Annotated[
     ),
 ]
 ImagesOpt = Annotated[Path | None, typer.Option("--images", help="Folder that relative image paths refer to.")]
+ImageRootOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--image-root", help="Another folder that image paths may point into (repeatable); others are quarantined."
+    ),
+]
 MapOpt = Annotated[
     list[str] | None, typer.Option("--map", help="FIELD=COLUMN for generic files, e.g. --map title=name (repeatable).")
 ]
@@ -36,10 +43,16 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
     return mapping
 
 
-def _load(source: str, images: Path | None, mapping: list[str] | None) -> CatalogLoad:
+def _load(source: str, images: Path | None, mapping: list[str] | None, settings: Settings) -> CatalogLoad:
     from aisle.catalog import load_catalog
 
-    return load_catalog(source, images=images, mapping=parse_mapping(mapping))
+    return load_catalog(source, images=images, mapping=parse_mapping(mapping), settings=settings)
+
+
+def _with_image_roots(settings: Settings, roots: list[Path] | None) -> Settings:
+    if not roots:
+        return settings
+    return settings.model_copy(update={"image_roots": [*settings.image_roots, *roots]})
 
 
 def _print_summary(load: CatalogLoad, written_to: Path) -> None:
@@ -79,13 +92,15 @@ def check(
     ] = None,
     mapping: MapOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    image_roots: ImageRootOpt = None,
 ) -> None:
     """Load and validate SOURCE; write quality_report.json and quarantine.jsonl. Stores nothing else."""
     from aisle.catalog.quality import write_report
     from aisle.config import get_settings
 
-    load = _load(source, images, mapping)
-    out = out or get_settings().reports_dir / "quality" / load.name
+    settings = _with_image_roots(get_settings(), image_roots)
+    load = _load(source, images, mapping, settings)
+    out = out or settings.reports_dir / "quality" / load.name
     write_report(load.report, load.quarantine, out)
     if as_json:
         typer.echo(json.dumps(load.report.to_json(), ensure_ascii=False))
@@ -103,27 +118,34 @@ def ingest(
     ] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Delete products no longer in the source.")] = False,
     index: Annotated[bool, typer.Option("--index/--no-index", help="Embed and index into Qdrant.")] = True,
+    image_roots: ImageRootOpt = None,
 ) -> None:
-    """Load, validate, store the clean catalogue and index it into Qdrant (exit 1 only if nothing is valid).
+    """Load, validate, index the clean catalogue into Qdrant and store it (exit 1 only if nothing is valid).
 
-    Re-running is idempotent: unchanged products are skipped, so a killed ingest resumes where it stopped."""
+    Re-running is idempotent: unchanged products are skipped, so a killed ingest resumes where it stopped.
+    The stored catalogue is replaced only after the index took it, so a failed ingest leaves it as it was."""
+    from aisle.catalog.quality import write_report
     from aisle.catalog.store import save_catalog
     from aisle.config import get_settings
 
-    settings = get_settings()
+    settings = _with_image_roots(get_settings(), image_roots)
     if clip:
         settings = settings.model_copy(update={"clip_model": clip})
     name = collection or settings.collection
-    load = _load(source, images, mapping)
-    folder = save_catalog(load, settings.catalogs_dir / name)
-    _print_summary(load, folder)
+    load = _load(source, images, mapping, settings)
     if not load.products:
+        out = write_report(load.report, load.quarantine, settings.reports_dir / "quality" / name)
+        _print_summary(load, out)
         typer.secho("error: nothing could be ingested: every row was quarantined", err=True, fg=typer.colors.RED)
         raise typer.Exit(1)
+    summary = None
     if index:
         from aisle.pipeline.ingest import ingest_products
 
         summary = ingest_products(load.products, name, settings=settings, prune=prune)
+    folder = save_catalog(load, settings.catalogs_dir / name)
+    _print_summary(load, folder)
+    if summary is not None:
         typer.echo(
             f"indexed {name!r}: {summary.embedded:,} embedded, {summary.unchanged:,} unchanged, "
             f"{summary.deleted:,} deleted, {summary.images_embedded:,} images, {summary.points:,} points "

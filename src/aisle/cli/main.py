@@ -22,6 +22,7 @@ from aisle.cli import (
     train_clip_cmd,
     train_ranker_cmd,
 )
+from aisle.cli.errors import UserError
 
 app = typer.Typer(
     name="aisle",
@@ -64,19 +65,16 @@ def main(
     )
 
 
-class UserError(Exception):
-    """An error whose message is the whole story for the user (bad input, missing files)."""
-
-
 def run() -> None:
     """Console-script entry: no tracebacks for expected failures (AISLE_DEBUG=1 shows them)."""
     from aisle.catalog.raw import SourceError
     from aisle.encoders.base import EncoderError
     from aisle.index.collection import CollectionError
+    from aisle.index.owner import IndexBusy
 
     try:
         app()
-    except (SourceError, UserError, EncoderError, CollectionError, FileNotFoundError, ValueError) as exc:
+    except (SourceError, UserError, EncoderError, CollectionError, IndexBusy, FileNotFoundError, ValueError) as exc:
         if os.environ.get("AISLE_DEBUG"):
             raise
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)

@@ -19,7 +19,7 @@ PortOpt = Annotated[int, typer.Option("--port", help="Port for the UI and the RE
 
 def _check_port(host: str, port: int) -> None:
     """Fail with a clear message before loading any model when the port is taken."""
-    from aisle.cli.main import UserError
+    from aisle.cli.errors import UserError
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -33,7 +33,7 @@ def _check_port(host: str, port: int) -> None:
 
 def check_secrets(settings: Settings) -> None:
     """Refuse to serve when a key under AISLE_HOME/keys is readable by other users of the machine."""
-    from aisle.cli.main import UserError
+    from aisle.cli.errors import UserError
     from aisle.files import InsecureFileError, check_private
 
     folder = settings.home / "keys"
@@ -114,7 +114,7 @@ def demo(
 
     The data comes from --data, AISLE_DEMO_DATA, ../shared/data/myntra, or a download from its public source.
     Re-running is quick: nothing unchanged is embedded or trained again."""
-    from aisle.cli.main import UserError
+    from aisle.cli.errors import UserError
     from aisle.config import get_settings
     from aisle.ui.demo import DemoError, prepare_demo
 

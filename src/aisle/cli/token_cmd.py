@@ -45,7 +45,7 @@ def issue(
 def verified_user(settings: Settings, user: str | None, token: str | None, what: str) -> str | None:
     """The shopper the CLI may act for: the subject of `token`, checked like the server checks it (the demo's
     key counts when this AISLE_HOME has one); `user` without a token for that user is refused."""
-    from aisle.cli.main import UserError
+    from aisle.cli.errors import UserError
     from aisle.ui.auth import DEMO_KEY_FILE, AuthError, TokenVerifier, acting_user, demo_key
 
     if user is None and not token:

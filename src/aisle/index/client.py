@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aisle.config import Settings, get_settings
+from aisle.index.owner import claim, release
 
 _CLIENTS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -29,7 +30,7 @@ def open_client(settings: Settings | None = None, *, location: str | None = None
         key = f"path:{where}"
         if where == ":memory:":
             return QdrantClient(location=":memory:")  # each in-memory client is its own store
-        Path(where).mkdir(parents=True, exist_ok=True)
+        claim(Path(where))  # one process owns the folder; another is told which process holds it
         factory = lambda: QdrantClient(path=where, force_disable_check_same_thread=True)  # noqa: E731
     with _LOCK:
         if key not in _CLIENTS:
@@ -40,8 +41,10 @@ def open_client(settings: Settings | None = None, *, location: str | None = None
 def close_clients() -> None:
     """Close every cached client (tests and process exit)."""
     with _LOCK:
-        for client in _CLIENTS.values():
+        for key, client in _CLIENTS.items():
             client.close()
+            if key.startswith("path:"):
+                release(Path(key.removeprefix("path:")))
         _CLIENTS.clear()
 
 

@@ -11,11 +11,14 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisle.config import Settings
 from aisle.types import Product
 from aisle.ui.service import SHOPPERS_FILE
+
+if TYPE_CHECKING:
+    from aisle.catalog.validate import CatalogLoad
 
 log = logging.getLogger(__name__)
 DEMO_COLLECTION = "demo"
@@ -107,17 +110,16 @@ def _unpack(archive: Path, target: Path) -> Path:
     return target
 
 
-def load_demo_products(data: Path, settings: Settings, collection: str = DEMO_COLLECTION) -> list[Product]:
-    """The validated Myntra products that have a photo (the demo is about search by words and by look)."""
+def load_demo_products(data: Path) -> tuple[CatalogLoad, list[Product]]:
+    """The validated Myntra catalogue, and its products that have a photo (the demo is about search by words
+    and by look)."""
     from aisle.catalog import load_catalog
-    from aisle.catalog.store import save_catalog
 
     load = load_catalog(f"myntra:{data}")
-    save_catalog(load, settings.catalogs_dir / collection)
     products = [p for p in load.products if p.image]
     if not products:
         raise DemoError(f"no product in {data} has a readable photo (images/<id>.jpg)")
-    return products
+    return load, products
 
 
 def catalogue_clip(data: Path, settings: Settings, epochs: int | None) -> tuple[str | None, str | None]:
@@ -166,10 +168,11 @@ def prepare_demo(
     epochs: int | None = None,
 ) -> tuple[DemoReport, Settings]:
     """Everything `aisle demo` does before serving; returns what it did and the settings to serve with."""
+    from aisle.catalog.store import save_catalog
     from aisle.pipeline.ingest import ingest_products
 
     folder = resolve_data(data, settings)
-    products = load_demo_products(folder, settings, collection)
+    load, products = load_demo_products(folder)
     notes: list[str] = []
     if clip is None and train_clip:
         clip, why = catalogue_clip(folder, settings, epochs)
@@ -178,6 +181,7 @@ def prepare_demo(
     if clip:
         settings = settings.model_copy(update={"clip_model": clip})
     summary = ingest_products(products, collection, settings=settings)
+    save_catalog(load, settings.catalogs_dir / collection)  # after the index took it: a failure changes nothing
     notes.append(
         f"indexed {summary.products:,} products ({summary.embedded:,} embedded, {summary.unchanged:,} unchanged, "
         f"{summary.images_embedded:,} photos) in {summary.elapsed_s:.1f} s"

@@ -13,6 +13,7 @@ from aisle.ui import render
 from aisle.ui.auth import AuthError
 from aisle.ui.chips import chips, drop_attributes
 from aisle.ui.limits import PhotoRefused, check_photo
+from aisle.ui.photo_input import photo_input
 from aisle.ui.service import AisleService
 from aisle.ui.shopper_box import ui_shopper
 
@@ -37,7 +38,7 @@ def build_search_tab(service: AisleService, shopper: gr.Dropdown) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=240):
             # image_mode=None: Gradio hands over the uploaded file without decoding it; check_photo reads its header
-            photo = gr.Image(
+            photo = photo_input(
                 label="Search by photo",
                 type="filepath",
                 image_mode=None,
@@ -63,15 +64,16 @@ def build_search_tab(service: AisleService, shopper: gr.Dropdown) -> None:
     understood_state = gr.State({})
 
     def run(
-        text: str, image: str | None, who: str, how: str, *chosen: list[str] | None, request: gr.Request
+        request: gr.Request, text: str, image: str | None, who: str, how: str, *chosen: list[str] | None
     ) -> tuple[Any, ...]:
+        # gr.Request first: Gradio injects it only among the positional parameters, never after *chosen
         selected = {field: list(values) for field, values in zip(fields, chosen, strict=True) if values}
         try:
             user = ui_shopper(service, who, request)
             photo_bytes = check_photo(Path(image).read_bytes()) if image else None
         except (PhotoRefused, AuthError) as exc:
             return render.error_html(str(exc)), gr.CheckboxGroup(choices=[], value=[], visible=False), {}
-        request = SearchRequest(
+        search_request = SearchRequest(
             query=text or "",
             image=photo_bytes,
             user=user,
@@ -81,7 +83,7 @@ def build_search_tab(service: AisleService, shopper: gr.Dropdown) -> None:
             explain=True,
         )
         try:
-            response = service.search(request)
+            response = service.search(search_request)
         except QueryError as exc:
             return render.error_html(str(exc)), gr.CheckboxGroup(choices=[], value=[], visible=False), {}
         understood = response.get("understood") or {}
