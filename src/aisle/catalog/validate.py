@@ -59,9 +59,10 @@ def validate_source(source: SourceRows, settings: Settings | None = None) -> Cat
     tally = QualityTally()
     quarantine: list[QuarantinedRow] = []
     candidates: list[_Candidate] = []
+    roots = _image_roots(source.images_root, settings)
     for raw in source.rows:
         try:
-            candidates.append(_check_row(raw, source.images_root, settings, tally))
+            candidates.append(_check_row(raw, source.images_root, roots, settings, tally))
         except _RowRejected as rejected:
             quarantine.append(_quarantined(raw, rejected.reasons, rejected.details))
 
@@ -102,13 +103,20 @@ def _strings_in(value: Any) -> list[str]:
     return []
 
 
-def _inside(path: Path, roots: list[Path | None]) -> bool:
-    """Whether `path` (symbolic links and `..` resolved) lies in one of `roots`."""
+def _image_roots(images_root: Path | None, settings: Settings) -> tuple[Path, ...]:
+    """The folders product photos may lie in, resolved once per catalogue (not once per row)."""
+    return tuple(root.resolve() for root in (images_root, *settings.image_roots) if root is not None)
+
+
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether `path` (symbolic links and `..` resolved) lies in one of the resolved `roots`."""
     resolved = path.resolve()
-    return any(resolved.is_relative_to(root.resolve()) for root in roots if root is not None)
+    return any(resolved.is_relative_to(root) for root in roots)
 
 
-def _check_row(raw: RawRow, images_root: Path | None, settings: Settings, tally: QualityTally) -> _Candidate:
+def _check_row(
+    raw: RawRow, images_root: Path | None, roots: tuple[Path, ...], settings: Settings, tally: QualityTally
+) -> _Candidate:
     values = raw.fields
     reasons: list[str] = []
     details: list[str] = []
@@ -167,7 +175,7 @@ def _check_row(raw: RawRow, images_root: Path | None, settings: Settings, tally:
         image_path = Path(image_ref)
         if not image_path.is_absolute() and images_root is not None:
             image_path = images_root / image_path
-        if not _inside(image_path, [images_root, *settings.image_roots]):
+        if not _inside(image_path, roots):
             raise _RowRejected(["image_outside_catalog"], [f"{image_ref} is outside the catalogue's image folder"])
         image_ref = str(image_path)
     elif image_ref:

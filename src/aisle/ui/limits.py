@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_IMAGE_PIXELS = 40_000_000
+TOO_MANY_PIXELS = f"the photo has more than {MAX_IMAGE_PIXELS:,} pixels"
+NOT_AN_IMAGE = "the uploaded file is not a readable image"
 
 
 class PhotoRefused(ValueError):
@@ -32,9 +34,9 @@ def check_photo(data: bytes) -> bytes | None:
         with Image.open(io.BytesIO(data)) as picture:
             width, height = picture.size
     except Image.DecompressionBombError:  # PIL's own cap, far above ours: its header claims a huge picture
-        raise PhotoRefused(413, f"the photo has more than {MAX_IMAGE_PIXELS:,} pixels") from None
+        raise PhotoRefused(413, TOO_MANY_PIXELS) from None
     except Exception:  # PIL raises many kinds for foreign bytes; every one means "not an image"
-        raise PhotoRefused(400, "the uploaded file is not a readable image") from None
+        raise PhotoRefused(400, NOT_AN_IMAGE) from None
     if width * height > MAX_IMAGE_PIXELS:
         raise PhotoRefused(413, f"the photo is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels")
     return data

@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from aisle.ui.limits import MAX_IMAGE_PIXELS
+from aisle.ui.limits import NOT_AN_IMAGE, TOO_MANY_PIXELS
 
 
 def photo_input(**options: Any) -> gr.Image:
@@ -26,9 +26,9 @@ def photo_input(**options: Any) -> gr.Image:
         try:
             return preprocess(payload)
         except Image.DecompressionBombError:
-            raise gr.Error(f"the photo has more than {MAX_IMAGE_PIXELS:,} pixels") from None
+            raise gr.Error(TOO_MANY_PIXELS) from None
         except (Image.UnidentifiedImageError, OSError):
-            raise gr.Error("the uploaded file is not a readable image") from None
+            raise gr.Error(NOT_AN_IMAGE) from None
 
     component.preprocess = refusing  # type: ignore[method-assign]
     return component
