@@ -175,11 +175,22 @@ def test_gradio_photo_uploads_are_held_to_the_pixel_limit(http: httpx.Client) ->
     png = (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
     )
-    uploaded = http.post("/gradio_api/upload", files={"files": ("huge.png", png, "image/png")})
+    answer = _search_with_uploaded_photo(http, "huge.png", png)
+    assert '"process_completed"' in answer and "pixels" in answer, answer[-1500:]
+
+
+def test_gradio_photo_uploads_that_are_not_images_are_refused_with_a_message(http: httpx.Client) -> None:
+    answer = _search_with_uploaded_photo(http, "photo.png", b"this is not a picture at all")
+    assert '"process_completed"' in answer and "not a readable image" in answer, answer[-1500:]
+    assert "Traceback" not in answer
+
+
+def _search_with_uploaded_photo(http: httpx.Client, name: str, content: bytes) -> str:
+    """Upload `content` the way the browser does and search with it; the queue's event stream as text."""
+    uploaded = http.post("/gradio_api/upload", files={"files": (name, content, "image/png")})
     assert uploaded.status_code == 200, uploaded.text
     config = http.get("/config").json()
     fn_index, dependency, positions = _file_inputs(config)[0]
     data = _default_inputs(config, dependency)
     data[positions[0]] = _file_data(uploaded.json()[0])
-    answer = _queue_call(http, fn_index, data)
-    assert '"process_completed"' in answer and "pixels" in answer, answer[-1500:]
+    return _queue_call(http, fn_index, data)
