@@ -26,7 +26,7 @@ def index_held_elsewhere(isolated_home: Path) -> Iterator[subprocess.Popen[str]]
         "claim(Path(sys.argv[1])); print('held', flush=True); time.sleep(120)"
     )
     holder = subprocess.Popen(
-        [sys.executable, "-c", code, str(isolated_home / "qdrant")], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, str(isolated_home / "edge")], stdout=subprocess.PIPE, text=True
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     yield holder
@@ -56,6 +56,18 @@ def test_a_held_index_is_named_and_a_failed_ingest_changes_nothing(
     assert {name: (folder / name).read_text() for name in before} == before
     line = _one_line_error(run_aisle("search", "shirts", "--collection", "shop", env_home=isolated_home))
     assert str(index_held_elsewhere.pid) in line
+
+
+def test_a_home_built_by_the_old_engine_is_told_to_rebuild(isolated_home: Path) -> None:
+    """qdrant-client's local mode kept collections under AISLE_HOME/qdrant/collection/NAME: nothing is
+    deleted, and search and serve say in one line how to rebuild for Qdrant Edge."""
+    old = isolated_home / "qdrant" / "collection" / "shop"
+    old.mkdir(parents=True)
+    (old / "storage.sqlite").write_bytes(b"old points")
+    for command in (["search", "shirts", "--collection", "shop"], ["serve", "--collection", "shop", "--port", "1"]):
+        line = _one_line_error(run_aisle(*command, env_home=isolated_home))
+        assert "old embedded engine" in line and "--rebuild" in line and "aisle demo" in line, line
+    assert (old / "storage.sqlite").read_bytes() == b"old points"
 
 
 def test_user_scoped_cli_commands_need_a_token(isolated_home: Path) -> None:

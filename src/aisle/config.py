@@ -149,7 +149,13 @@ class Settings(BaseSettings):
         return self.home / "reports"
 
     @property
-    def qdrant_path(self) -> Path:
+    def edge_path(self) -> Path:
+        """Qdrant Edge's shards, one folder per collection."""
+        return self.home / "edge"
+
+    @property
+    def legacy_qdrant_path(self) -> Path:
+        """Where aisle's old embedded engine (qdrant-client local mode) kept collections: read to say so."""
         return self.home / "qdrant"
 
     def shared_data_dir(self) -> Path | None:

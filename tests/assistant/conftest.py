@@ -41,15 +41,14 @@ class FakeWriter(BaseChatModel):
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Settings]:
     """(pipeline, settings) over the packaged evaluation catalogue, ingested once per session."""
-    from qdrant_client import QdrantClient
-
     from aisle.assistant.evalset import ingest_eval_catalogue
     from aisle.pipeline.search import SearchPipeline
+    from tests.engines import fresh_edge
 
     settings = Settings(home=tmp_path_factory.mktemp("assistant-home"))
-    client = QdrantClient(location=":memory:")
-    name = ingest_eval_catalogue(settings, "assistant-shop", client=client)
-    return SearchPipeline.open(name, settings, client=client), settings
+    engine = fresh_edge()
+    name = ingest_eval_catalogue(settings, "assistant-shop", engine=engine)
+    return SearchPipeline.open(name, settings, engine=engine), settings
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +64,7 @@ def policies(shop: tuple[Any, Settings]) -> Any:
     from aisle.assistant.policies import PolicyIndex
 
     pipeline, settings = shop
-    return PolicyIndex(settings, client=pipeline.index.client)
+    return PolicyIndex(settings, engine=pipeline.index.engine)
 
 
 @pytest.fixture

@@ -187,19 +187,18 @@ def test_onnx_export_matches_torch(trained: tuple[Path, Settings], tiny_pairs: l
 
 def test_ingest_and_search_by_photo(trained: tuple[Path, Settings], tmp_path: Path) -> None:
     """Ingest with the trained folder fills `image` and `clip_text`; a photo finds its own product first."""
-    from qdrant_client import QdrantClient
-
     from aisle.pipeline.ingest import ingest_products
     from aisle.pipeline.request import SearchRequest
     from aisle.pipeline.search import SearchPipeline
+    from tests.engines import fresh_edge
 
     folder, _ = trained
     products = make_products(tmp_path)
     settings = Settings(home=tmp_path / "home", clip_model=str(folder))
-    client = QdrantClient(location=":memory:")
-    summary = ingest_products(products, "shop", settings=settings, client=client, progress=False)
+    engine = fresh_edge()
+    summary = ingest_products(products, "shop", settings=settings, engine=engine, progress=False)
     assert summary.images_embedded == len(products)
-    pipeline = SearchPipeline.open("shop", settings, client=client)
+    pipeline = SearchPipeline.open("shop", settings, engine=engine)
     by_photo = pipeline.search(SearchRequest(image=Path(products[0].image or ""), mode="image", top_k=3))
     same_photo = {p.id for p in products if p.image == products[0].image}
     assert by_photo.results[0]["id"] in same_photo  # an identical photo scores 1.0
@@ -210,22 +209,19 @@ def test_ingest_and_search_by_photo(trained: tuple[Path, Settings], tmp_path: Pa
 def test_clip_eval_reports_trained_random_and_image_to_image(trained: tuple[Path, Settings], tmp_path: Path) -> None:
     """The catalogue-CLIP evaluation on the tiny catalogue: every report pipeline runs, the random baseline
     has the trained folder's architecture, and the report gains the image-to-image section."""
-    from qdrant_client import QdrantClient
-
     from aisle.eval.attribute_queries import generate_attribute_queries
     from aisle.eval.clip_eval import REPORT_PIPELINES, random_baseline_folder, run_clip_eval, write_clip_report
     from aisle.eval.datasets import build_dataset
     from aisle.eval.metrics import evaluate_splits
     from aisle.eval.report import build_report, write_report
+    from tests.engines import fresh_edge
 
     folder, _ = trained
     settings = Settings(home=tmp_path / "home")
     products = make_products(tmp_path)
     queries, qrels = generate_attribute_queries(products, n_queries=6)
     dataset = build_dataset("myntra", products, queries, qrels)
-    runs, i2i = run_clip_eval(
-        dataset, folder, settings=settings, client=QdrantClient(location=":memory:"), progress=False, i2i_queries=5
-    )
+    runs, i2i = run_clip_eval(dataset, folder, settings=settings, engine=fresh_edge(), progress=False, i2i_queries=5)
     assert list(runs.runs) == list(REPORT_PIPELINES) and not runs.skipped
     random_dir = random_baseline_folder(folder, settings)
     assert (

@@ -28,15 +28,15 @@ def myntra(tmp_path: Path) -> Path:
 def test_every_pipeline_answers_every_query(
     myntra: Path, tmp_path: Path, tiny_clip_spec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qdrant_client import QdrantClient
+    from tests.engines import fresh_edge
 
     settings = Settings(home=tmp_path / "home", clip_model=tiny_clip_spec)
     dataset = load_myntra_dataset(myntra, settings)
     monkeypatch.setitem(PIPELINES, "bm25-again", PIPELINES["bm25"])
     register_pipeline("bm25-again", lambda: {"mode": "bm25", "rerank": False})  # the registry is open
-    client = QdrantClient(location=":memory:")
+    engine = fresh_edge()
     names = ["bm25", "dense", "image", "hybrid-rrf", "hybrid-dbsf", "bm25-again"]
-    runs = run_pipelines(dataset, names, settings=settings, client=client, top_k=5, progress=False)
+    runs = run_pipelines(dataset, names, settings=settings, engine=engine, top_k=5, progress=False)
     assert runs.collection == collection_name(dataset, settings) and not runs.skipped
     assert list(runs.runs) == names and runs.ingest["images_embedded"] == 6
     for run in runs.runs.values():
@@ -47,5 +47,5 @@ def test_every_pipeline_answers_every_query(
     shirts = next(q for q, text in dataset.queries.items() if text == "shirts in red")
     assert set(runs.runs["bm25"].run[shirts]) >= {"1", "3"}
     # the collection is reused: nothing is embedded twice
-    again = run_pipelines(dataset, ["bm25"], settings=settings, client=client, top_k=5, progress=False)
+    again = run_pipelines(dataset, ["bm25"], settings=settings, engine=engine, top_k=5, progress=False)
     assert again.ingest["embedded"] == 0 and again.collection == runs.collection

@@ -66,23 +66,23 @@ def search_settings(tmp_path_factory: pytest.TempPathFactory, tiny_clip_spec: st
 
 
 @pytest.fixture(scope="session")
-def shared_client() -> Any:
-    from qdrant_client import QdrantClient
+def shared_engine() -> Any:
+    from tests.engines import fresh_edge
 
-    return QdrantClient(location=":memory:")
+    return fresh_edge()
 
 
 @pytest.fixture(scope="session")
-def ingested(shared_client: Any, catalogue: list[Product], search_settings: Settings) -> str:
+def ingested(shared_engine: Any, catalogue: list[Product], search_settings: Settings) -> str:
     """The catalogue in collection 'shop' (session-wide; tests must not change it)."""
     from aisle.pipeline.ingest import ingest_products
 
-    ingest_products(catalogue, "shop", settings=search_settings, client=shared_client, progress=False)
+    ingest_products(catalogue, "shop", settings=search_settings, engine=shared_engine, progress=False)
     return "shop"
 
 
 @pytest.fixture(scope="session")
-def pipeline(shared_client: Any, ingested: str, search_settings: Settings) -> Any:
+def pipeline(shared_engine: Any, ingested: str, search_settings: Settings) -> Any:
     from aisle.pipeline.search import SearchPipeline
 
-    return SearchPipeline.open(ingested, search_settings, client=shared_client)
+    return SearchPipeline.open(ingested, search_settings, engine=shared_engine)

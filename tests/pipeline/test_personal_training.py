@@ -34,7 +34,7 @@ def shoppers(catalogue: list[Product], settings: Settings) -> list[str]:
 
 
 def test_trains_on_events_and_the_pipeline_uses_it(
-    shoppers: list[str], settings: Settings, shared_client: Any, ingested: str
+    shoppers: list[str], settings: Settings, shared_engine: Any, ingested: str
 ) -> None:
     import json
 
@@ -46,15 +46,15 @@ def test_trains_on_events_and_the_pipeline_uses_it(
     from aisle.ranking.personal_train import TrainConfig
     from aisle.ranking.personalizer import SequentialScorer
 
-    folder = fit_on_events(ingested, settings, TrainConfig(epochs=5, eval_every=5), client=shared_client)
+    folder = fit_on_events(ingested, settings, TrainConfig(epochs=5, eval_every=5), engine=shared_engine)
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["collection"] == ingested and manifest["content_space"].startswith("st:")
     assert manifest["data"]["users"] == 30
-    index = ProductIndex(shared_client, ingested)
+    index = ProductIndex(shared_engine, ingested)
     personalizer = default_personalizer(index, settings)
     assert not personalizer.scorer.chosen  # nothing loads until a search has a shopper
     assert isinstance(personalizer.scorer.scorer, SequentialScorer)
-    pipeline = SearchPipeline.open(ingested, settings, client=shared_client)
+    pipeline = SearchPipeline.open(ingested, settings, engine=shared_engine)
     plain = pipeline.search(SearchRequest(query="shoes", top_k=8))
     assert not pipeline.personalizer.scorer.chosen
     personal = pipeline.search(SearchRequest(query="shoes", top_k=8, user="shopper-1"))

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from aisle.index.query import Retrieval, hybrid_search, rrf_scores
+from aisle.index.engine import Retrieval
+from aisle.index.fusion import rrf_scores
 from aisle.index.schema import BM25, TEXT
 from aisle.pipeline.request import QueryError, SearchRequest
 from aisle.types import Product
@@ -104,15 +105,15 @@ class FakeScoreReadingRanker:
 
 
 def test_a_ranker_and_explain_share_one_score_lookup(
-    shared_client: Any, ingested: str, search_settings: Any, monkeypatch: pytest.MonkeyPatch
+    shared_engine: Any, ingested: str, search_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from aisle.pipeline.search import SearchPipeline
 
     ranker = FakeScoreReadingRanker()
-    pipeline = SearchPipeline.open(ingested, search_settings, client=shared_client, ranker=ranker, personalizer=None)
+    pipeline = SearchPipeline.open(ingested, search_settings, engine=shared_engine, ranker=ranker, personalizer=None)
     lookups = []
-    original = shared_client.query_batch_points
-    monkeypatch.setattr(shared_client, "query_batch_points", lambda *a, **kw: lookups.append(1) or original(*a, **kw))
+    original = shared_engine.scores
+    monkeypatch.setattr(shared_engine, "scores", lambda *a, **kw: lookups.append(1) or original(*a, **kw))
     response = pipeline.search(SearchRequest(query="blue jeans", explain=True, top_k=4))
     assert all({"bm25", "text", "image"} <= set(scores) for scores in ranker.seen)
     assert len(response.results) == 4
@@ -130,15 +131,15 @@ def test_a_ranker_and_explain_share_one_score_lookup(
 def test_server_side_rrf_matches_ranx(pipeline: Any) -> None:
     from ranx import Run, fuse
 
-    client, name, k = pipeline.index.client, pipeline.index.name, 60
+    engine, name, k = pipeline.index.engine, pipeline.index.name, 60
     encoders = pipeline.encoders
     query = "acme casual shoes"
     retrievals = [
         Retrieval(BM25, encoders.sparse.encode_queries([query])[0]),
         Retrieval(TEXT, encoders.text.encode_queries([query])[0]),
     ]
-    single = [hybrid_search(client, name, [r], limit=20) for r in retrievals]
-    fused = hybrid_search(client, name, retrievals, limit=20, prefetch_limit=20, rrf_k=k)
+    single = [engine.query(name, [r], limit=20) for r in retrievals]
+    fused = engine.query(name, retrievals, limit=20, prefetch_limit=20, rrf_k=k)
     runs = [Run({"q": {str(p.id): float(p.score) for p in points}}) for points in single]
     expected = fuse(runs, method="rrf", params={"k": k - 1}).to_dict()["q"]  # Qdrant's k is ranx's k + 1
     got = {str(p.id): p.score for p in fused}

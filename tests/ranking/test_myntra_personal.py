@@ -38,21 +38,20 @@ def _womens_footwear(hits: list[dict[str, Any]]) -> int:
 
 
 def test_womens_footwear_history_lifts_womens_footwear_for_shoes(shared_data: Path, settings: Settings) -> None:
-    from qdrant_client import QdrantClient
-
     from aisle.pipeline.ingest import ingest_products
     from aisle.pipeline.request import SearchRequest
     from aisle.pipeline.search import SearchPipeline
     from aisle.ranking.demo import create_demo_shoppers, demo_groups
+    from tests.engines import fresh_edge
 
     products = _subset(shared_data / "myntra", settings)
-    client = QdrantClient(location=":memory:")
-    ingest_products(products, "myntra-personal", settings=settings, client=client, progress=False)
+    engine = fresh_edge()
+    ingest_products(products, "myntra-personal", settings=settings, engine=engine, progress=False)
     groups = demo_groups(products)
     written = create_demo_shoppers(settings, {"womens-footwear": groups["womens-footwear"]}, events_per_shopper=30)
     assert written == {"demo-womens-footwear": 30}
 
-    pipeline = SearchPipeline.open("myntra-personal", settings, client=client)
+    pipeline = SearchPipeline.open("myntra-personal", settings, engine=engine)
     plain = pipeline.search(SearchRequest(query="shoes", top_k=10)).results
     personal = pipeline.search(SearchRequest(query="shoes", top_k=10, user="demo-womens-footwear")).results
     candidates = pipeline.search(SearchRequest(query="shoes", top_k=settings.personal_candidates)).results

@@ -181,23 +181,22 @@ def test_rerank_keeps_the_hits_and_caches_scores(trained: Any) -> None:
 def test_pipeline_uses_the_trained_ranker_unless_told_not_to(trained: Any, tmp_path: Path) -> None:
     import shutil
 
-    from qdrant_client import QdrantClient
-
     from aisle.config import Settings
     from aisle.pipeline.ingest import ingest_products
     from aisle.pipeline.request import SearchRequest
     from aisle.pipeline.search import SearchPipeline
     from aisle.ranking.relevance import RelevanceRanker
+    from tests.engines import fresh_edge
 
     folder, _, _ = trained
     settings = Settings(home=tmp_path / "home", rerank_backend="onnx")
-    client = QdrantClient(location=":memory:")
-    ingest_products(_products(), "toy", settings=settings, client=client, progress=False)
-    assert SearchPipeline.open("toy", settings, client=client).ranker is None  # nothing trained: first stage only
+    engine = fresh_edge()
+    ingest_products(_products(), "toy", settings=settings, engine=engine, progress=False)
+    assert SearchPipeline.open("toy", settings, engine=engine).ranker is None  # nothing trained: first stage only
     shutil.copytree(folder, settings.models_dir / "relevance-ranker")
-    pipeline = SearchPipeline.open("toy", settings, client=client)
+    pipeline = SearchPipeline.open("toy", settings, engine=engine)
     assert isinstance(pipeline.ranker, RelevanceRanker) and pipeline.ranker.top_k == 50
-    off = SearchPipeline.open("toy", settings.model_copy(update={"ranker_model": "off"}), client=client)
+    off = SearchPipeline.open("toy", settings.model_copy(update={"ranker_model": "off"}), engine=engine)
     assert off.ranker is None
     ranked = pipeline.search(SearchRequest(query="green watch", top_k=8))
     assert "rerank" in ranked.timings_ms

@@ -18,11 +18,11 @@ def eval_products() -> list[Product]:
     return [Product.from_record(json.loads(line)) for line in text.splitlines() if line.strip()]
 
 
-def ingest_eval_catalogue(settings: Settings, collection: str = EVAL_COLLECTION, client: Any = None) -> str:
+def ingest_eval_catalogue(settings: Settings, collection: str = EVAL_COLLECTION, engine: Any = None) -> str:
     """Ingest the packaged catalogue into `collection` (idempotent: unchanged products are skipped)."""
     from aisle.pipeline.ingest import ingest_products
 
-    ingest_products(eval_products(), collection, settings=settings, client=client, progress=False)
+    ingest_products(eval_products(), collection, settings=settings, engine=engine, progress=False)
     return collection
 
 

@@ -208,7 +208,7 @@ def create_demo_orders(settings: Settings | None = None, product_ids: Sequence[s
     titles: dict[str, str] = {}
     prices: dict[str, float] = {}
     if pipeline is not None and product_ids:
-        for record in pipeline.index.get(list(product_ids)):
+        for record in pipeline.get(list(product_ids)):
             titles[str(record.get("product_id"))] = str(record.get("title"))
             if record.get("price") is not None:
                 prices[str(record.get("product_id"))] = float(record["price"])

@@ -10,9 +10,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from aisle.config import Settings, get_settings
 from aisle.encoders.registry import create_encoder
-from aisle.index.client import open_client
+from aisle.index.client import open_engine
+from aisle.index.engine import CollectionSpec, Engine, Retrieval, StoredPoint
 
 VECTOR = "text"
 _NAMESPACE = uuid.UUID("0b9b3d55-6a0e-4d3b-9f3e-8a41f0c2c7aa")
@@ -49,9 +52,9 @@ def load_sections() -> list[PolicySection]:
 class PolicyIndex:
     """Policy sections in Qdrant (collection `settings.policy_collection`), re-indexed when the documents change."""
 
-    def __init__(self, settings: Settings | None = None, *, client: Any = None, encoder: Any = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, engine: Engine | None = None, encoder: Any = None) -> None:
         self.settings = settings or get_settings()
-        self.client = client or open_client(self.settings)
+        self.engine = engine or open_engine(self.settings)
         self.name = self.settings.policy_collection
         self.encoder: Any = encoder or create_encoder("minilm", backend=self.settings.encoder_backend)
         self.sections = load_sections()
@@ -65,37 +68,33 @@ class PolicyIndex:
         """Create or refresh the collection when the documents or the encoder changed (cheap otherwise)."""
         if self._ready:
             return
-        from qdrant_client import models
-
         fingerprint = self._fingerprint()
-        if self.client.collection_exists(self.name):
-            meta = self.client.get_collection(self.name).config.metadata or {}
-            if meta.get("fingerprint") == fingerprint:
+        if self.engine.exists(self.name):
+            if self.engine.metadata(self.name).get("fingerprint") == fingerprint:
                 self._ready = True
                 return
-            self.client.delete_collection(self.name)
-        self.client.create_collection(
-            self.name,
-            vectors_config={VECTOR: models.VectorParams(size=self.encoder.info.dim, distance=models.Distance.COSINE)},
+            self.engine.drop(self.name)
+        spec = CollectionSpec(
+            dense={VECTOR: self.encoder.info.dim},
             metadata={"fingerprint": fingerprint, "kind": "aisle-policies", "encoder": self.encoder.info.space},
         )
+        self.engine.create(self.name, spec)
         vectors = self.encoder.encode_documents([f"{s.title}. {s.text}" for s in self.sections])
         points = [
-            models.PointStruct(
+            StoredPoint(
                 id=str(uuid.uuid5(_NAMESPACE, s.key)),
-                vector={VECTOR: [float(x) for x in vector]},
+                vectors={VECTOR: np.asarray(vector, dtype=np.float32)},
                 payload={"doc": s.doc, "title": s.title, "text": s.text},
             )
             for s, vector in zip(self.sections, vectors, strict=True)
         ]
-        self.client.upsert(self.name, points=points, wait=True)
+        self.engine.upsert(self.name, points)
+        self.engine.optimize(self.name)
         self._ready = True
 
     def answer(self, question: str, top_k: int = 2) -> list[dict[str, Any]]:
         """The `top_k` most relevant sections: {"doc", "title", "text", "score"}."""
         self.ensure()
         vector = self.encoder.encode_queries([question])[0]
-        response = self.client.query_points(
-            self.name, query=[float(x) for x in vector], using=VECTOR, limit=top_k, with_payload=True
-        )
-        return [{**(p.payload or {}), "score": round(float(p.score), 4)} for p in response.points]
+        hits = self.engine.query(self.name, [Retrieval(VECTOR, np.asarray(vector, dtype=np.float32))], limit=top_k)
+        return [{**hit.payload, "score": round(hit.score, 4)} for hit in hits]

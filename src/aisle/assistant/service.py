@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aisle.assistant.agent import Agent, tool_call_summary
+from aisle.assistant.catalog_port import ProductSearch
 from aisle.assistant.intents import IntentClassifier
 from aisle.assistant.llm import OpenAIChatModel, create_chat_model
 from aisle.assistant.memory import SessionStore
@@ -89,8 +90,7 @@ class Assistant:
         if pipeline is None:
             pipeline = _open_pipeline(settings)
         encoder = create_encoder("minilm", backend=settings.encoder_backend)
-        client = pipeline.index.client if pipeline is not None else None
-        policies = components.get("policies") or PolicyIndex(settings, client=client, encoder=encoder)
+        policies = components.get("policies") or PolicyIndex(settings, encoder=encoder)
         llm = components["llm"] if "llm" in components else create_chat_model(settings)
         brands = _facet(pipeline, "brand")
         driver: Router | Agent
@@ -184,11 +184,11 @@ def _open_pipeline(settings: Settings) -> Any:
         return None
 
 
-def _facet(pipeline: Any, field: str) -> list[str]:
+def _facet(pipeline: ProductSearch | None, field: str) -> list[str]:
     """The catalogue's values of a field (brands for the guard, colours for the slots)."""
     if pipeline is None or field not in pipeline.filter_fields:
         return []
     try:
-        return [str(v) for v, _ in pipeline.index.facets([field], limit=500).get(field, [])]
+        return pipeline.facet_values(field, limit=500)
     except Exception:  # facets are an optional hint for the guard
         return []

@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from aisle.assistant.catalog_port import ProductSearch
 from aisle.assistant.memory import SessionState
 from aisle.assistant.orders import OrderStore, normalise_order_id
 from aisle.assistant.policies import PolicyIndex
@@ -81,7 +82,7 @@ class PolicyArgs(BaseModel):
 
 @dataclass
 class ToolBox:
-    pipeline: Any  # SearchPipeline, or None when no catalogue is ingested
+    pipeline: ProductSearch | None  # None when no catalogue is ingested
     orders: OrderStore
     policies: PolicyIndex
     state: SessionState
@@ -118,7 +119,7 @@ class ToolBox:
     def _records(self, product_ids: list[str]) -> list[dict[str, Any]]:
         if self.pipeline is None:
             return []
-        return [{**r, "id": r.get("product_id")} for r in self.pipeline.index.get([str(p) for p in product_ids])]
+        return [{**r, "id": r.get("product_id")} for r in self.pipeline.get([str(p) for p in product_ids])]
 
     def product_details(self, product_id: str) -> dict[str, Any]:
         records = self._records([product_id])

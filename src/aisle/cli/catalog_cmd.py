@@ -119,6 +119,9 @@ def ingest(
     prune: Annotated[bool, typer.Option("--prune", help="Delete products no longer in the source.")] = False,
     index: Annotated[bool, typer.Option("--index/--no-index", help="Embed and index into Qdrant.")] = True,
     image_roots: ImageRootOpt = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the collection and index everything again (a new engine).")
+    ] = False,
 ) -> None:
     """Load, validate, index the clean catalogue into Qdrant and store it (exit 1 only if nothing is valid).
 
@@ -142,7 +145,7 @@ def ingest(
     if index:
         from aisle.pipeline.ingest import ingest_products
 
-        summary = ingest_products(load.products, name, settings=settings, prune=prune)
+        summary = ingest_products(load.products, name, settings=settings, prune=prune, rebuild=rebuild)
     folder = save_catalog(load, settings.catalogs_dir / name)
     _print_summary(load, folder)
     if summary is not None:

@@ -161,8 +161,7 @@ def eval_assistant(
 
 
 def _first_ids(pipeline: Any, n: int) -> list[str]:
-    points, _ = pipeline.index.client.scroll(pipeline.index.name, limit=256, with_payload=["product_id"])
-    return sorted(str((p.payload or {}).get("product_id")) for p in points)[:n]
+    return sorted(pipeline.index.product_ids())[:n]
 
 
 eval_cmd.eval_app.command("assistant")(eval_assistant)

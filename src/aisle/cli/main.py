@@ -70,11 +70,14 @@ def run() -> None:
     from aisle.catalog.raw import SourceError
     from aisle.encoders.base import EncoderError
     from aisle.index.collection import CollectionError
+    from aisle.index.engine import EngineError
     from aisle.index.owner import IndexBusy
+
+    expected = (SourceError, UserError, EncoderError, CollectionError, EngineError, IndexBusy, FileNotFoundError)
 
     try:
         app()
-    except (SourceError, UserError, EncoderError, CollectionError, IndexBusy, FileNotFoundError, ValueError) as exc:
+    except (*expected, ValueError) as exc:
         if os.environ.get("AISLE_DEBUG"):
             raise
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)

@@ -44,7 +44,7 @@ def train_ranker(
     from aisle.encoders.text import minilm_path
     from aisle.eval.datasets import load_dataset, select
     from aisle.eval.runner import ingest_dataset
-    from aisle.index.client import open_client
+    from aisle.index.client import open_engine
     from aisle.pipeline.search import SearchPipeline
     from aisle.ranking.training import train_ranker as train
 
@@ -60,9 +60,9 @@ def train_ranker(
     path = data or default_data(dataset, settings)
     full = load_dataset(dataset, path, settings)
     dev = select(full, split="dev")  # test-split queries are dropped before anything reads them
-    client = open_client(settings)
-    summary = ingest_dataset(dev, settings, client, progress=not quiet)  # the whole corpus, as eval searches it
-    pipeline = SearchPipeline.open(summary.collection, settings, client=client, ranker=None, personalizer=None)
+    engine = open_engine(settings)
+    summary = ingest_dataset(dev, settings, engine, progress=not quiet)  # the whole corpus, as eval searches it
+    pipeline = SearchPipeline.open(summary.collection, settings, engine=engine, ranker=None, personalizer=None)
     result = train(dev, pipeline, models_dir=settings.models_dir, base=minilm_path(), config=config, progress=not quiet)
     training = result.manifest["training"]
     typer.echo(

@@ -18,6 +18,7 @@ import numpy as np
 from aisle.config import Settings
 from aisle.eval.datasets import EvalDataset
 from aisle.eval.runner import EvalRuns, PipelineRun, run_pipelines
+from aisle.index.engine import Engine, Retrieval
 
 log = logging.getLogger(__name__)
 # report name -> (registered pipeline, which CLIP: None | "trained" | "random", attribute boost on)
@@ -76,7 +77,7 @@ def perturb(image: Any, rng: np.random.Generator) -> Any:
 
 
 def image_to_image(
-    dataset: EvalDataset, collection: str, clip_spec: str, client: Any, query_ids: Sequence[str], seed: int = 0
+    dataset: EvalDataset, collection: str, clip_spec: str, engine: Engine, query_ids: Sequence[str], seed: int = 0
 ) -> dict[str, Any]:
     """Each query product's perturbed photo searches the image vectors (the product itself excluded).
     Reports the share of the top 10 with the same article type and colour (and same type only), and how often
@@ -93,10 +94,8 @@ def image_to_image(
     vectors = encoder.encode_images(photos)
     same_both, same_type, own_first = [], [], []
     for product, vector in zip(queries, vectors, strict=True):
-        response = client.query_points(
-            collection, query=vector.tolist(), using=IMAGE, limit=11, with_payload=["product_id"]
-        )
-        ids = [str((pt.payload or {}).get("product_id")) for pt in response.points]
+        hits = engine.query(collection, [Retrieval(IMAGE, np.asarray(vector))], limit=11)
+        ids = [str(hit.payload.get("product_id")) for hit in hits]
         own_first.append(float(bool(ids) and ids[0] == product.id))
         others = [by_id[i] for i in ids if i != product.id and i in by_id][:10]
         want = product.attributes
@@ -156,14 +155,14 @@ def run_clip_eval(
     trained: Path,
     *,
     settings: Settings,
-    client: Any = None,
+    engine: Engine | None = None,
     progress: bool = True,
     i2i_queries: int = 300,
 ) -> tuple[EvalRuns, dict[str, Any]]:
     """All REPORT_PIPELINES as one EvalRuns (named as in the report) plus the image-to-image results."""
-    from aisle.index.client import open_client
+    from aisle.index.client import open_engine
 
-    client = client or open_client(settings)
+    engine = engine or open_engine(settings)
     specs = {"trained": str(trained), "random": str(random_baseline_folder(trained, settings))}
     runs: dict[str, PipelineRun] = {}
     skipped: dict[str, str] = {}
@@ -174,7 +173,7 @@ def run_clip_eval(
             if not boost:
                 update["attribute_boost"] = 0.0
             variant = settings.model_copy(update=update)
-            result = run_pipelines(dataset, [pipeline], settings=variant, client=client, progress=progress)
+            result = run_pipelines(dataset, [pipeline], settings=variant, engine=engine, progress=progress)
             collections[name] = result.collection
             if pipeline in result.runs:
                 runs[name] = replace(result.runs[pipeline], name=name)
@@ -186,7 +185,7 @@ def run_clip_eval(
         "held_out_products": len(held_out),
     }
     for clip, name in (("trained", "image"), ("random", "image (random CLIP)")):
-        i2i[clip] = image_to_image(dataset, collections[name], specs[clip], client, held_out)
+        i2i[clip] = image_to_image(dataset, collections[name], specs[clip], engine, held_out)
     return EvalRuns(collections["image"], runs, skipped, {"collections": collections, "clip": specs}), i2i
 
 

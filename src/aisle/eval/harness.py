@@ -42,7 +42,7 @@ def evaluate(
     out: Path | None = None,
     split: str = "all",
     config: dict[str, Any] | None = None,
-    client: Any = None,
+    engine: Any = None,
     progress: bool = True,
 ) -> Evaluation:
     """Run, score and report `dataset` (whose queries are already selected, e.g. by `datasets.select`)."""
@@ -51,7 +51,7 @@ def evaluate(
 
     settings = settings or get_settings()
     created = timestamp()
-    runs = run_pipelines(dataset, pipelines, settings=settings, client=client, top_k=TOP_K, progress=progress)
+    runs = run_pipelines(dataset, pipelines, settings=settings, engine=engine, top_k=TOP_K, progress=progress)
     splits = ("dev", "test", "all") if split == "all" else (split,)
     results = evaluate_splits(dataset.qrels, {name: r.run for name, r in runs.runs.items()}, splits)
     config = {"split": split, "top_k": TOP_K, "pipelines_asked": list(pipelines), **(config or {})}

@@ -15,6 +15,7 @@ from typing import Any
 
 from aisle.config import Settings, get_settings
 from aisle.eval.datasets import EvalDataset, corpus_fingerprint
+from aisle.index.engine import Engine
 
 log = logging.getLogger(__name__)
 TOP_K = 100
@@ -107,12 +108,14 @@ def collection_name(dataset: EvalDataset, settings: Settings) -> str:
     return f"eval-{dataset.name}-{corpus_fingerprint(dataset.corpus)[:8]}-{encoder_key(settings)}"
 
 
-def ingest_dataset(dataset: EvalDataset, settings: Settings, client: Any = None, progress: bool = True) -> Any:
+def ingest_dataset(
+    dataset: EvalDataset, settings: Settings, engine: Engine | None = None, progress: bool = True
+) -> Any:
     """Embed the corpus into its own collection (unchanged products are skipped, so a re-run is quick)."""
     from aisle.pipeline.ingest import ingest_products
 
     return ingest_products(
-        dataset.corpus, collection_name(dataset, settings), settings=settings, client=client, progress=progress
+        dataset.corpus, collection_name(dataset, settings), settings=settings, engine=engine, progress=progress
     )
 
 
@@ -153,12 +156,12 @@ def run_pipelines(
     pipelines: Sequence[str] = DEFAULT_PIPELINES,
     *,
     settings: Settings | None = None,
-    client: Any = None,
+    engine: Engine | None = None,
     top_k: int = TOP_K,
     progress: bool = True,
 ) -> EvalRuns:
     """Ingest `dataset` (when needed) and run each named pipeline over all its queries."""
-    from aisle.index.client import open_client
+    from aisle.index.client import open_engine
     from aisle.index.collection import ProductIndex
     from aisle.pipeline.encoders import EncoderSet
     from aisle.pipeline.search import SearchPipeline
@@ -167,9 +170,9 @@ def run_pipelines(
     unknown = unknown_pipelines(pipelines)
     if unknown:
         raise ValueError(f"unknown pipeline(s) {', '.join(unknown)}; known: {', '.join(PIPELINES)}")
-    client = client or open_client(settings)
-    summary = ingest_dataset(dataset, settings, client, progress)
-    index = ProductIndex(client, summary.collection)
+    engine = engine or open_engine(settings)
+    summary = ingest_dataset(dataset, settings, engine, progress)
+    index = ProductIndex(engine, summary.collection)
     encoders = EncoderSet.build(index.metadata()["encoder_options"], settings.encoder_backend)
     no_images = (
         "the collection has no image vectors (configure a CLIP model: --clip / AISLE_CLIP_MODEL)"

@@ -1,51 +1,55 @@
-"""One QdrantClient per location: embedded on disk by default, a server or cluster with AISLE_QDRANT_URL.
-
-Embedded Qdrant allows a single client per folder per process, so clients are cached here.
-"""
+"""One engine per location: Qdrant Edge under AISLE_HOME by default, a Qdrant server or cluster with
+AISLE_QDRANT_URL. Engines are cached: an embedded shard may be opened once per process, and one process owns
+the embedded folder (`aisle.index.owner`)."""
 
 from __future__ import annotations
 
 import atexit
 import threading
 from pathlib import Path
-from typing import Any
 
 from aisle.config import Settings, get_settings
+from aisle.index.engine import Engine
 from aisle.index.owner import claim, release
 
-_CLIENTS: dict[str, Any] = {}
+_ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
 
 
-def open_client(settings: Settings | None = None, *, location: str | None = None) -> Any:
-    """A QdrantClient for `location` (':memory:', a folder), else the configured server or folder."""
-    from qdrant_client import QdrantClient
-
+def open_engine(settings: Settings | None = None, *, location: Path | None = None) -> Engine:
+    """The engine for `location` (an Edge folder), else the configured server, else AISLE_HOME's Edge folder."""
     settings = settings or get_settings()
     if location is None and settings.qdrant_url:
         key = f"url:{settings.qdrant_url}"
-        factory = lambda: QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)  # noqa: E731
-    else:
-        where = location or str(settings.qdrant_path)
-        key = f"path:{where}"
-        if where == ":memory:":
-            return QdrantClient(location=":memory:")  # each in-memory client is its own store
-        claim(Path(where))  # one process owns the folder; another is told which process holds it
-        factory = lambda: QdrantClient(path=where, force_disable_check_same_thread=True)  # noqa: E731
+        with _LOCK:
+            if key not in _ENGINES:
+                from qdrant_client import QdrantClient
+
+                from aisle.index.server import ServerEngine
+
+                client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key)
+                _ENGINES[key] = ServerEngine(client, where=settings.qdrant_url)
+            return _ENGINES[key]
+    from aisle.index.edge import EdgeEngine
+
+    root = (location or settings.edge_path).resolve()
+    key = f"edge:{root}"
     with _LOCK:
-        if key not in _CLIENTS:
-            _CLIENTS[key] = factory()
-        return _CLIENTS[key]
+        if key not in _ENGINES:
+            claim(root)  # one process owns the folder; another is told which process holds it
+            legacy = settings.legacy_qdrant_path if location is None else None
+            _ENGINES[key] = EdgeEngine(root, legacy_root=legacy)
+        return _ENGINES[key]
 
 
-def close_clients() -> None:
-    """Close every cached client (tests and process exit)."""
+def close_engines() -> None:
+    """Close every cached engine (tests and process exit)."""
     with _LOCK:
-        for key, client in _CLIENTS.items():
-            client.close()
-            if key.startswith("path:"):
-                release(Path(key.removeprefix("path:")))
-        _CLIENTS.clear()
+        for key, engine in _ENGINES.items():
+            engine.close()
+            if key.startswith("edge:"):
+                release(Path(key.removeprefix("edge:")))
+        _ENGINES.clear()
 
 
-atexit.register(close_clients)  # embedded clients flush and unlock cleanly, before interpreter teardown
+atexit.register(close_engines)  # shards flush and unlock cleanly, before interpreter teardown

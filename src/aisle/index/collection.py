@@ -1,12 +1,13 @@
-"""A product collection in Qdrant: created from a layout, verified on open, upserted idempotently."""
+"""A product collection: created from a layout, verified on open, upserted idempotently, on either engine."""
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from aisle.index.engine import CollectionSpec, Engine, EngineError, StoredPoint
+from aisle.index.filters import Filter
 from aisle.index.schema import BM25, CORE_FIELDS, CollectionLayout, point_id
 
 log = logging.getLogger(__name__)
@@ -18,20 +19,28 @@ class CollectionError(Exception):
 
 
 class ProductIndex:
-    """One Qdrant collection of products. Cheap to construct; talks to Qdrant only when asked."""
+    """One collection of products. Cheap to construct; talks to the engine only when asked."""
 
-    def __init__(self, client: Any, name: str) -> None:
-        self.client = client
+    def __init__(self, engine: Engine, name: str) -> None:
+        self.engine = engine
         self.name = name
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def exists(self) -> bool:
-        return bool(self.client.collection_exists(self.name))
+        return self.engine.exists(self.name)
 
     def metadata(self) -> dict[str, Any]:
         if not self.exists():
-            raise CollectionError(f"no collection {self.name!r}; run `aisle ingest SOURCE --collection {self.name}`")
-        return dict(self.client.get_collection(self.name).config.metadata or {})
+            raise CollectionError(self.engine.missing(self.name))
+        try:
+            return self.engine.metadata(self.name)
+        except EngineError as exc:
+            raise CollectionError(str(exc)) from None
+
+    def drop(self) -> None:
+        """Delete the collection and everything in it (`aisle ingest --rebuild`)."""
+        if self.exists():
+            self.engine.drop(self.name)
 
     def ensure(
         self,
@@ -43,8 +52,6 @@ class ProductIndex:
         replication_factor: int | None = None,
     ) -> None:
         """Create the collection for `layout`, or check that the existing one was built with the same encoders."""
-        from qdrant_client import models
-
         fields = {**CORE_FIELDS, **filter_fields}
         if self.exists():
             meta = self.metadata()
@@ -52,18 +59,12 @@ class ProductIndex:
             new_fields = {k: v for k, v in fields.items() if k not in meta.get("filter_fields", {})}
             if new_fields:
                 meta["filter_fields"] = {**meta.get("filter_fields", {}), **new_fields}
-                self.client.update_collection(self.name, metadata=meta)
-                self._index_payload(new_fields)
+                self.engine.index_fields(self.name, new_fields)
+                self.engine.set_metadata(self.name, meta)
             return
-        vectors = {
-            name: models.VectorParams(size=info.dim, distance=models.Distance.COSINE)
-            for name, info in layout.encoders().items()
-            if name != BM25
-        }
-        self.client.create_collection(
-            self.name,
-            vectors_config=vectors,
-            sparse_vectors_config={BM25: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        spec = CollectionSpec(
+            dense={name: info.dim for name, info in layout.encoders().items() if name != BM25},
+            sparse=(BM25,),
             shard_number=shard_number,
             replication_factor=replication_factor,
             metadata={
@@ -75,22 +76,9 @@ class ProductIndex:
                 "replication_factor": replication_factor,
             },
         )
-        self._index_payload(fields)
+        self.engine.create(self.name, spec)
+        self.engine.index_fields(self.name, fields)
         log.info("created collection %s with vectors %s", self.name, sorted(layout.encoders()))
-
-    def _index_payload(self, fields: dict[str, str]) -> None:
-        from qdrant_client import models
-
-        schema = {
-            "keyword": models.PayloadSchemaType.KEYWORD,
-            "float": models.PayloadSchemaType.FLOAT,
-            "bool": models.PayloadSchemaType.BOOL,
-            "integer": models.PayloadSchemaType.INTEGER,
-        }
-        with warnings.catch_warnings():  # embedded Qdrant warns that it ignores them; a server uses them
-            warnings.filterwarnings("ignore", message="Payload indexes have no effect")
-            for field, kind in fields.items():
-                self.client.create_payload_index(self.name, field, field_schema=schema[kind])
 
     def stored_encoders(self) -> dict[str, dict[str, Any]]:
         return dict(self.metadata().get("encoders", {}))
@@ -116,46 +104,37 @@ class ProductIndex:
             )
 
     # -- points ----------------------------------------------------------------------------------------------
-    def upsert(self, points: Sequence[Any]) -> None:
-        if points:
-            self.client.upsert(self.name, points=list(points), wait=True)
+    def upsert(self, points: Sequence[StoredPoint]) -> None:
+        self.engine.upsert(self.name, points)
+
+    def optimize(self) -> None:
+        self.engine.optimize(self.name)
 
     def stored_hashes(self) -> dict[str, str]:
         """product id -> content hash of every point, to skip unchanged products and to prune."""
-        hashes: dict[str, str] = {}
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self.name, limit=2048, offset=offset, with_payload=["product_id", "content_hash"], with_vectors=False
-            )
-            for point in points:
-                payload = point.payload or {}
-                hashes[str(payload.get("product_id"))] = str(payload.get("content_hash"))
-            if offset is None:
-                return hashes
+        return {
+            str(payload.get("product_id")): str(payload.get("content_hash"))
+            for _, payload in self.engine.scroll(self.name, ["product_id", "content_hash"])
+        }
+
+    def product_ids(self) -> list[str]:
+        return [str(payload.get("product_id")) for _, payload in self.engine.scroll(self.name, ["product_id"])]
 
     def delete_products(self, product_ids: Iterable[str]) -> int:
-        from qdrant_client import models
-
-        ids: list[Any] = [point_id(p) for p in product_ids]
-        if ids:
-            self.client.delete(self.name, points_selector=models.PointIdsList(points=ids), wait=True)
+        ids = [point_id(p) for p in product_ids]
+        self.engine.delete(self.name, ids)
         return len(ids)
 
-    def count(self) -> int:
-        return int(self.client.count(self.name, exact=True).count)
+    def count(self, where: Filter | None = None) -> int:
+        return self.engine.count(self.name, where)
 
     def get(self, product_ids: Sequence[str]) -> list[dict[str, Any]]:
-        points = self.client.retrieve(self.name, ids=[point_id(p) for p in product_ids], with_payload=True)
-        by_id = {str((p.payload or {}).get("product_id")): dict(p.payload or {}) for p in points}
+        records = self.engine.retrieve(self.name, [point_id(p) for p in product_ids])
+        by_id = {str(r.payload.get("product_id")): dict(r.payload) for r in records}
         return [by_id[p] for p in product_ids if p in by_id]
 
     def facets(
-        self, fields: Sequence[str], query_filter: Any = None, limit: int = 50
+        self, fields: Sequence[str], where: Filter | None = None, limit: int = 50
     ) -> dict[str, list[tuple[Any, int]]]:
         """Value counts per field, for the UI's filters (under the current filter when one is given)."""
-        out = {}
-        for field in fields:
-            response = self.client.facet(self.name, key=field, facet_filter=query_filter, limit=limit, exact=True)
-            out[field] = [(hit.value, hit.count) for hit in response.hits]
-        return out
+        return {field: self.engine.facet(self.name, field, where, limit) for field in fields}

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from aisle.config import Settings, get_settings
 from aisle.encoders import EncoderError
 from aisle.encoders.sparse import Bm25SparseEncoder
-from aisle.index.client import open_client
+from aisle.index.client import open_engine
 from aisle.index.collection import ProductIndex
-from aisle.index.query import qdrant_vector
+from aisle.index.engine import Engine, StoredPoint, VectorValue
 from aisle.index.schema import (
     BM25,
     CLIP_TEXT,
@@ -63,7 +65,7 @@ def _attribute_fields(products: Sequence[Product]) -> dict[str, str]:
     return {key: "keyword" for p in products for key in p.attributes}
 
 
-def _image_vectors(encoders: EncoderSet, products: Sequence[Product]) -> tuple[dict[str, list[float]], int]:
+def _image_vectors(encoders: EncoderSet, products: Sequence[Product]) -> tuple[dict[str, np.ndarray], int]:
     """Image vectors by product id; a photo that fails is skipped (the product stays, imageless)."""
     if encoders.clip_image is None:
         return {}, 0
@@ -72,37 +74,35 @@ def _image_vectors(encoders: EncoderSet, products: Sequence[Product]) -> tuple[d
         return {}, 0
     try:
         vectors = encoders.clip_image.encode_images([p.image for p in with_images if p.image])
-        return {p.id: v.tolist() for p, v in zip(with_images, vectors, strict=True)}, 0
+        return {p.id: np.asarray(v) for p, v in zip(with_images, vectors, strict=True)}, 0
     except EncoderError:
-        out, failures = {}, 0
+        out: dict[str, np.ndarray] = {}
+        failures = 0
         for product in with_images:
             try:
-                out[product.id] = encoders.clip_image.encode_images([product.image])[0].tolist()
+                out[product.id] = np.asarray(encoders.clip_image.encode_images([product.image])[0])
             except EncoderError as exc:
                 failures += 1
                 log.warning("product %s: image skipped: %s", product.id, exc)
         return out, failures
 
 
-def _points(encoders: EncoderSet, products: Sequence[Product], hashes: dict[str, str]) -> tuple[list[Any], int, int]:
-    from qdrant_client import models
-
+def _points(
+    encoders: EncoderSet, products: Sequence[Product], hashes: dict[str, str]
+) -> tuple[list[StoredPoint], int, int]:
     dense = encoders.text.encode_documents([dense_text(p) for p in products])
     sparse = encoders.sparse.encode_documents([sparse_text(p) for p in products])
     titles = encoders.clip_text.encode_documents([p.title for p in products]) if encoders.clip_text else None
     images, failures = _image_vectors(encoders, products)
     points = []
     for i, product in enumerate(products):
-        vector: dict[str, Any] = {
-            TEXT: dense[i].tolist(),
-            BM25: qdrant_vector(sparse[i]),
-        }
+        vector: dict[str, VectorValue] = {TEXT: dense[i], BM25: sparse[i]}
         if titles is not None:
-            vector[CLIP_TEXT] = titles[i].tolist()
+            vector[CLIP_TEXT] = titles[i]
         if product.id in images:
             vector[IMAGE] = images[product.id]
         points.append(
-            models.PointStruct(id=point_id(product.id), vector=vector, payload=payload_for(product, hashes[product.id]))
+            StoredPoint(id=point_id(product.id), vectors=vector, payload=payload_for(product, hashes[product.id]))
         )
     return points, len(images), failures
 
@@ -112,17 +112,20 @@ def ingest_products(
     collection: str,
     *,
     settings: Settings | None = None,
-    client: Any = None,
+    engine: Engine | None = None,
     prune: bool = False,
+    rebuild: bool = False,
     batch_size: int = 256,
     progress: bool = True,
 ) -> IngestSummary:
-    """Embed and upsert `products` into `collection` (created on first use)."""
+    """Embed and upsert `products` into `collection` (created on first use; dropped first with `rebuild`)."""
     from tqdm import tqdm
 
     settings = settings or get_settings()
     started = time.perf_counter()
-    index = ProductIndex(client or open_client(settings), collection)
+    index = ProductIndex(engine or open_engine(settings), collection)
+    if rebuild:
+        index.drop()
     encoders = encoders_for(index, products, settings)
     index.ensure(
         encoders.layout,
@@ -144,6 +147,8 @@ def ingest_products(
             failures += batch_failures
             bar.update(len(batch))
     deleted = index.delete_products(sorted(set(stored) - set(hashes))) if prune else 0
+    if todo or deleted:
+        index.optimize()  # Edge builds its search indexes for what was written; a server does it alone
     return IngestSummary(
         collection=collection,
         products=len(products),

@@ -59,19 +59,12 @@ class IndexVectors:
     def __call__(self, product_ids: Sequence[str]) -> dict[str, np.ndarray]:
         missing = [p for p in dict.fromkeys(product_ids) if p not in self._cache]
         if missing:
-            points = self.index.client.retrieve(
-                self.index.name,
-                ids=[point_id(p) for p in missing],
-                with_payload=["product_id"],
-                with_vectors=[self.vector],
-            )
-            if len(self._cache) + len(points) > self._cache_size:
+            records = self.index.engine.retrieve(self.index.name, [point_id(p) for p in missing], [self.vector])
+            if len(self._cache) + len(records) > self._cache_size:
                 self._cache.clear()
-            for point in points:
-                vectors = point.vector if isinstance(point.vector, dict) else {}
-                if self.vector in vectors:
-                    pid = str((point.payload or {}).get("product_id"))
-                    self._cache[pid] = np.asarray(vectors[self.vector], dtype=np.float32)
+            for record in records:
+                if self.vector in record.vectors:
+                    self._cache[str(record.payload.get("product_id"))] = record.vectors[self.vector]
         return {p: self._cache[p] for p in product_ids if p in self._cache}
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from aisle.config import Settings
-from aisle.index.client import open_client
+from aisle.index.client import open_engine
 from aisle.index.collection import ProductIndex
+from aisle.index.engine import Engine
 from aisle.pipeline.personal import PERSONAL_MODELS, IndexVectors, content_vectors, model_folder
 from aisle.ranking.events import EventStore
 from aisle.ranking.interactions import Interactions, from_sequences, leave_last_out, load_named
@@ -56,12 +56,12 @@ def fit_on_dataset(name: str, path: Path, settings: Settings, tc: TrainConfig) -
     return _fit(data, content, settings.models_dir / PERSONAL_MODELS / data.name, tc, {"content_space": space})
 
 
-def fit_on_events(collection: str, settings: Settings, tc: TrainConfig, client: Any = None) -> Path:
+def fit_on_events(collection: str, settings: Settings, tc: TrainConfig, engine: Engine | None = None) -> Path:
     """The shop's own events; items are represented by the collection's stored `text` vectors."""
     with EventStore.open(settings) as store:
         data = from_sequences(f"events-{collection}", store.sequences())
     _check_users(data)
-    index = ProductIndex(client or open_client(settings), collection)
+    index = ProductIndex(engine or open_engine(settings), collection)
     index.metadata()  # a clear CollectionError when it does not exist
     vectors = IndexVectors(index)
     found = vectors(data.item_ids[1:])

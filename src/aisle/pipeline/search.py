@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,9 +15,10 @@ import numpy as np
 
 from aisle.config import Settings, get_settings
 from aisle.encoders import EncoderError
-from aisle.index.client import open_client
+from aisle.index.client import open_engine
 from aisle.index.collection import ProductIndex
-from aisle.index.query import Retrieval, build_filter, hybrid_search
+from aisle.index.engine import IndexHit, Retrieval
+from aisle.index.filters import Filter, build_filter
 from aisle.index.schema import BM25, CLIP_TEXT, IMAGE, TEXT
 from aisle.pipeline.cache import LruCache
 from aisle.pipeline.encoders import EncoderSet
@@ -57,7 +58,7 @@ class SearchPipeline:
     def open(cls, collection: str | None = None, settings: Settings | None = None, **kwargs: Any) -> SearchPipeline:
         """The pipeline for a stored collection, with the encoders it was built with."""
         settings = settings or get_settings()
-        index = ProductIndex(kwargs.pop("client", None) or open_client(settings), collection or settings.collection)
+        index = ProductIndex(kwargs.pop("engine", None) or open_engine(settings), collection or settings.collection)
         encoders = EncoderSet.build(index.metadata()["encoder_options"], settings.encoder_backend)
         if "ranker" not in kwargs:  # the trained relevance ranker, when there is one (Settings.ranker_model)
             from aisle.ranking.relevance import default_ranker
@@ -83,7 +84,7 @@ class SearchPipeline:
     def price_filterable(self) -> bool:
         if self._price_filterable is None:
             probe = build_filter({"price": (0.0, None)}, self.filter_fields)
-            self._price_filterable = bool(self.index.client.count(self.index.name, count_filter=probe).count)
+            self._price_filterable = bool(self.index.count(probe))
         return self._price_filterable
 
     def warm_up(self) -> None:
@@ -151,7 +152,7 @@ class SearchPipeline:
         except (UnidentifiedImageError, OSError, EncoderError) as exc:
             raise QueryError(f"the uploaded file is not a readable image: {exc}") from None
 
-    def _filter(self, request: SearchRequest, understood: Understood) -> Any:
+    def _filter(self, request: SearchRequest, understood: Understood) -> Filter | None:
         filters = dict(request.filters)
         if understood.price and "price" not in filters and self.price_filterable:
             filters["price"] = understood.price
@@ -160,13 +161,13 @@ class SearchPipeline:
         except ValueError as exc:
             raise QueryError(str(exc)) from None
 
-    def _hits(self, points: list[Any], understood: Understood) -> list[dict[str, Any]]:
+    def _hits(self, points: list[IndexHit], understood: Understood) -> list[dict[str, Any]]:
         wanted = understood.attributes
         boost = self.settings.attribute_boost
         hits = []
         for point in points:
-            payload = dict(point.payload or {})
-            score = float(point.score)
+            payload = point.payload
+            score = point.score
             hit: dict[str, Any] = {"id": str(payload.get("product_id")), "score": score}
             hit.update({k: v for k, v in payload.items() if k not in _HIDDEN_PAYLOAD})
             if wanted:
@@ -177,34 +178,30 @@ class SearchPipeline:
         hits.sort(key=lambda h: h["score"], reverse=True)
         return hits
 
-    def _explain(self, hits: list[dict[str, Any]], retrievals: list[Retrieval], query_filter: Any) -> None:
-        """Each retriever's own score for each hit, for "why this result"."""
-        from qdrant_client import models
-
-        from aisle.index.query import qdrant_vector
+    def _explain(self, hits: list[dict[str, Any]], retrievals: list[Retrieval], query_filter: Filter | None) -> None:
+        """Each retriever's own score for each hit, for "why this result" and the ranker's features: one
+        batched request restricted to these hits' points, not a second full retrieval."""
         from aisle.index.schema import point_id
 
-        ids: list[Any] = [point_id(h["id"]) for h in hits]
+        ids = [point_id(h["id"]) for h in hits]
         if not ids:
             return
-        conditions: list[Any] = [models.HasIdCondition(has_id=ids)]
-        if query_filter is not None:
-            conditions.append(query_filter)
-        only = models.Filter(must=conditions)
-        requests = [
-            models.QueryRequest(
-                query=qdrant_vector(r.vector), using=r.using, filter=only, limit=len(ids), with_payload=False
-            )
-            for r in retrievals
-        ]
-        responses = self.index.client.query_batch_points(self.index.name, requests=requests)
-        by_point = {pid: h for pid, h in zip(ids, hits, strict=True)}
-        for retrieval, response in zip(retrievals, responses, strict=True):
-            name = retrieval.using
-            for point in response.points:
-                hit = by_point.get(str(point.id))
+        by_point = dict(zip(ids, hits, strict=True))
+        answers = self.index.engine.scores(self.index.name, retrievals, ids, query_filter)
+        for retrieval, answer in zip(retrievals, answers, strict=True):
+            for pid, score in answer.items():
+                hit = by_point.get(pid)
                 if hit is not None:
-                    hit.setdefault("scores", {})[name] = round(float(point.score), 6)
+                    hit.setdefault("scores", {})[retrieval.using] = round(score, 6)
+
+    # -- what the assistant asks (aisle.assistant.catalog_port.ProductSearch) ---------------------------------
+    def get(self, product_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored products by id, in the order asked (unknown ids are left out)."""
+        return self.index.get(product_ids)
+
+    def facet_values(self, field: str, limit: int = 500) -> list[str]:
+        """The catalogue's values of a keyword field, most common first."""
+        return [str(v) for v, _ in self.index.facets([field], limit=limit).get(field, [])]
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
@@ -217,12 +214,11 @@ class SearchPipeline:
         personal = self.personalizer is not None and bool(request.user)
         wide = understood.attributes or self.ranker or personal
         candidates = max(request.top_k, self.settings.prefetch_limit if wide else 0)
-        points = hybrid_search(
-            self.index.client,
+        points = self.index.engine.query(
             self.index.name,
             retrievals,
             limit=candidates,
-            query_filter=query_filter,
+            where=query_filter,
             fusion=request.fusion,
             prefetch_limit=max(self.settings.prefetch_limit, request.top_k),
             rrf_k=self.settings.rrf_k,

@@ -1,6 +1,6 @@
 """What the REST API and the Gradio tabs share: one search pipeline, the assistant, the event store.
 
-One process owns them (embedded Qdrant allows one client per folder). Parts built by other packages (the
+One process owns them (an embedded Qdrant Edge shard is opened by one process). Parts built by other packages (the
 assistant, the behaviour-event store) load on first use; when one is missing the feature answers with a clear
 "not available" message instead of failing the whole server.
 """
