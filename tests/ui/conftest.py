@@ -16,7 +16,7 @@ from tests.pipeline.conftest import (  # noqa: F401
     ingested,
     pipeline,
     search_settings,
-    shared_client,
+    shared_engine,
     tiny_clip_spec,
 )
 

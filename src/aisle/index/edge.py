@@ -54,7 +54,7 @@ def _condition(condition: Any) -> Any:
         if len(values) == 1:
             # qdrant-edge-py 0.9.0 reads a Python bool as an integer (bool subclasses int), which matches no
             # stored bool; numpy's bool is not an int and arrives as a bool (tests/index/test_congruence.py)
-            value = np.bool_(values[0]) if isinstance(values[0], bool) else values[0]
+            value: Any = np.bool_(values[0]) if isinstance(values[0], bool) else values[0]
             return qe.FieldCondition(key=condition.field, match=qe.MatchValue(value))
         return qe.FieldCondition(key=condition.field, match=qe.MatchAny(any=[str(v) for v in values]))
     return qe.FieldCondition(key=condition.field, range=qe.RangeFloat(gte=condition.low, lte=condition.high))
