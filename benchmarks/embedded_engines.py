@@ -1,13 +1,13 @@
-"""Embedded Qdrant engines side by side: qdrant-client's local mode (aisle's default) vs Qdrant Edge.
+"""aisle's two engine backends side by side, through `aisle.index`'s Engine protocol.
 
-    pip install -e '.[edge]' && python -m benchmarks.embedded_engines [--queries 200]
+    python -m benchmarks.embedded_engines [--queries 200]
 
-Why: every hybrid search on embedded Qdrant pays for qdrant-client's local mode scoring sparse vectors in a
-Python loop over every point (issues #4 and #10). Qdrant Edge (`qdrant-edge-py`) is Qdrant's Rust engine
-in-process, with a different API. This measures retrieval alone (no encoding), on the same points and the
-same query vectors, interleaved query by query: Myntra's products with photos, aisle's BM25 sparse vectors
-(IDF modifier) of aisle's sparse text, MiniLM text vectors, and the pipeline's weighted RRF. It also prints
-how much the two engines' top 10 agree (ties in BM25 scores are broken differently).
+Qdrant Edge (the embedded default) against the server backend on qdrant-client's local mode (the embedded
+engine aisle used before #22, and the tests' stand-in for a Qdrant server). Retrieval alone (no encoding), on
+the same points and the same query vectors, interleaved query by query: Myntra's products with photos, aisle's
+BM25 sparse vectors (IDF modifier) of aisle's sparse text, MiniLM text vectors, the pipeline's weighted RRF,
+and each retriever's own score for the top 10 (what "why this result" and the re-ranker ask for). It also
+prints how much the two engines' top 10 agree (ties in BM25 scores are broken differently).
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ import argparse
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from aisle.index.engine import CollectionSpec, Engine, Retrieval, StoredPoint
 from benchmarks.search import catalogue, percentile
 
-PREFETCH, RRF_K, BATCH = 100, 20, 256
+COLLECTION, PREFETCH, RRF_K, BATCH = "bench", 100, 20, 256
 
 
 def data(n_queries: int) -> tuple[list[Any], np.ndarray, list[Any], np.ndarray]:
@@ -38,122 +41,78 @@ def data(n_queries: int) -> tuple[list[Any], np.ndarray, list[Any], np.ndarray]:
     return doc_sparse, doc_dense, sparse.encode_queries(texts), np.asarray(dense.encode_queries(texts))
 
 
-class LocalEngine:
-    """qdrant-client's embedded local mode, as aisle uses it."""
-
-    def __init__(self, doc_sparse: Sequence[Any], doc_dense: np.ndarray) -> None:
-        from qdrant_client import QdrantClient, models
-
-        from aisle.index.query import qdrant_vector
-
-        self.models = models
-        self._vector = qdrant_vector  # aisle's own conversion to qdrant-client's vector types
-        self.client = QdrantClient(path=tempfile.mkdtemp(prefix="local-"))
-        self.client.create_collection(
-            "bench",
-            vectors_config={"text": models.VectorParams(size=doc_dense.shape[1], distance=models.Distance.COSINE)},
-            sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
-        for start in range(0, len(doc_dense), BATCH):
-            self.client.upsert(
-                "bench",
-                [
-                    models.PointStruct(
-                        id=i, vector={"text": qdrant_vector(doc_dense[i]), "bm25": qdrant_vector(doc_sparse[i])}
-                    )
-                    for i in range(start, min(start + BATCH, len(doc_dense)))
-                ],
-            )
-
-    def sparse(self, q: Any, _: np.ndarray) -> list[int]:
-        return [
-            int(p.id)
-            for p in self.client.query_points("bench", query=self._vector(q), using="bm25", limit=PREFETCH).points
+def fill(engine: Engine, doc_sparse: Sequence[Any], doc_dense: np.ndarray) -> float:
+    """Create the collection and upsert every point in batches; seconds taken, optimisation included."""
+    started = time.perf_counter()
+    engine.create(COLLECTION, CollectionSpec(dense={"text": doc_dense.shape[1]}, sparse=("bm25",)))
+    for start in range(0, len(doc_dense), BATCH):
+        points = [
+            StoredPoint(id=str(uuid.UUID(int=i + 1)), vectors={"text": doc_dense[i], "bm25": doc_sparse[i]}, payload={})
+            for i in range(start, min(start + BATCH, len(doc_dense)))
         ]
-
-    def hybrid(self, q: Any, d: np.ndarray) -> list[int]:
-        m = self.models
-        prefetch = [
-            m.Prefetch(query=self._vector(q), using="bm25", limit=PREFETCH),
-            m.Prefetch(query=self._vector(d), using="text", limit=PREFETCH),
-        ]
-        query = m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=[1.0, 1.0]))
-        return [
-            int(p.id) for p in self.client.query_points("bench", prefetch=prefetch, query=query, limit=PREFETCH).points
-        ]
+        engine.upsert(COLLECTION, points)
+    engine.optimize(COLLECTION)
+    return time.perf_counter() - started
 
 
-class EdgeEngine:
-    """Qdrant Edge: the Rust engine in this process."""
+def calls(engine: Engine) -> dict[str, Callable[[Any, np.ndarray], list[str]]]:
+    """The retrievals the pipeline makes, each answering its top ids."""
 
-    def __init__(self, doc_sparse: Sequence[Any], doc_dense: np.ndarray) -> None:
-        import qdrant_edge as qe
+    def sparse(q: Any, _: np.ndarray) -> list[str]:
+        hits = engine.query(COLLECTION, [Retrieval("bm25", q)], limit=PREFETCH, with_payload=False)
+        return [h.id for h in hits]
 
-        self.qe = qe
-        config = qe.EdgeConfig(
-            vectors={"text": qe.EdgeVectorParams(size=doc_dense.shape[1], distance=qe.Distance.Cosine)},
-            sparse_vectors={"bm25": qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-        )
-        self.shard = qe.EdgeShard.create(tempfile.mkdtemp(prefix="edge-"), config)
-        for start in range(0, len(doc_dense), BATCH):
-            points = [
-                qe.Point(id=i, vector={"text": doc_dense[i].tolist(), "bm25": self._sparse(doc_sparse[i])})
-                for i in range(start, min(start + BATCH, len(doc_dense)))
-            ]
-            self.shard.update(qe.UpdateOperation.upsert_points(points))
-        self.shard.optimize()
+    def hybrid(q: Any, d: np.ndarray) -> list[str]:
+        both = [Retrieval("bm25", q), Retrieval("text", d)]
+        hits = engine.query(COLLECTION, both, limit=PREFETCH, prefetch_limit=PREFETCH, rrf_k=RRF_K)
+        return [h.id for h in hits]
 
-    def _sparse(self, v: Any) -> Any:
-        return self.qe.SparseVector(indices=list(v.indices), values=list(v.values))
+    def hybrid_scored(q: Any, d: np.ndarray) -> list[str]:
+        """Hybrid, then each retriever's own score for the top 10 (the second, narrow request)."""
+        top = hybrid(q, d)
+        engine.scores(COLLECTION, [Retrieval("bm25", q), Retrieval("text", d)], top[:10])
+        return top
 
-    def sparse(self, q: Any, _: np.ndarray) -> list[int]:
-        qe = self.qe
-        request = qe.QueryRequest(limit=PREFETCH, query=qe.Query.Nearest(self._sparse(q), using="bm25"))
-        return [int(p.id) for p in self.shard.query(request)]
-
-    def hybrid(self, q: Any, d: np.ndarray) -> list[int]:
-        qe = self.qe
-        prefetch = [
-            qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(self._sparse(q), using="bm25")),
-            qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(d.tolist(), using="text")),
-        ]
-        request = qe.QueryRequest(limit=PREFETCH, prefetches=prefetch, query=qe.Fusion.Rrf(k=RRF_K, weights=[1.0, 1.0]))
-        return [int(p.id) for p in self.shard.query(request)]
+    return {"sparse": sparse, "hybrid": hybrid, "hybrid+scores": hybrid_scored}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from qdrant_client import QdrantClient
+
+    from aisle.index.edge import EdgeEngine
+    from aisle.index.server import ServerEngine
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args(argv)
-    try:
-        import qdrant_edge  # noqa: F401
-    except ImportError:
-        raise SystemExit("needs Qdrant Edge: pip install -e '.[edge]'") from None
     doc_sparse, doc_dense, q_sparse, q_dense = data(args.queries)
-    local, edge = LocalEngine(doc_sparse, doc_dense), EdgeEngine(doc_sparse, doc_dense)
-    engines: dict[str, Any] = {"local": local, "edge": edge}
-    calls: dict[str, Callable[[Any, np.ndarray], list[int]]] = {
-        f"{name} {kind}": getattr(engine, kind) for kind in ("sparse", "hybrid") for name, engine in engines.items()
+    engines: dict[str, Engine] = {
+        "edge": EdgeEngine(Path(tempfile.mkdtemp(prefix="bench-edge-"))),
+        "local-mode": ServerEngine(QdrantClient(path=tempfile.mkdtemp(prefix="bench-local-"))),
     }
-    for call in calls.values():  # warm-up
+    for name, engine in engines.items():
+        print(f"{name}: {len(doc_dense):,} points written in {fill(engine, doc_sparse, doc_dense):.1f} s")
+    runs = {f"{name} {kind}": call for name, engine in engines.items() for kind, call in calls(engine).items()}
+    for call in runs.values():  # warm-up
         call(q_sparse[0], q_dense[0])
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    tops: dict[str, list[list[int]]] = {name: [] for name in calls}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    tops: dict[str, list[list[str]]] = {name: [] for name in runs}
     for q, d in zip(q_sparse, q_dense, strict=True):  # interleaved, query by query
-        for name, call in calls.items():
+        for name, call in runs.items():
             started = time.perf_counter()
             tops[name].append(call(q, d))
             times[name].append((time.perf_counter() - started) * 1000)
     print(f"\n{len(doc_dense):,} points, {len(q_sparse)} queries, retrieval only (top {PREFETCH}), ms")
-    print(f"{'engine / retrieval':20s} {'p50':>8s} {'p95':>8s} {'p99':>8s}")
+    print(f"{'engine / retrieval':26s} {'p50':>8s} {'p95':>8s} {'p99':>8s}")
     for name, values in times.items():
-        print(f"{name:20s} {percentile(values, 50):8.2f} {percentile(values, 95):8.2f} {percentile(values, 99):8.2f}")
-    for kind in ("sparse", "hybrid"):
-        pairs = zip(tops[f"local {kind}"], tops[f"edge {kind}"], strict=True)
+        print(f"{name:26s} {percentile(values, 50):8.2f} {percentile(values, 95):8.2f} {percentile(values, 99):8.2f}")
+    for kind in calls(engines["edge"]):
+        pairs = zip(tops[f"local-mode {kind}"], tops[f"edge {kind}"], strict=True)
         overlap = statistics.mean(len(set(a[:10]) & set(b[:10])) / 10 for a, b in pairs)
-        p95 = percentile(times[f"local {kind}"], 95) / percentile(times[f"edge {kind}"], 95)
-        print(f"{kind}: edge p95 {p95:.1f}x faster; top-10 agreement {overlap:.3f}")
-    local.client.close()  # before interpreter teardown, which its __del__ does not survive
+        ratio = percentile(times[f"local-mode {kind}"], 95) / percentile(times[f"edge {kind}"], 95)
+        print(f"{kind}: edge p95 {ratio:.1f}x faster; top-10 agreement {overlap:.3f}")
+    for engine in engines.values():
+        engine.close()  # before interpreter teardown, which local mode's __del__ does not survive
 
 
 if __name__ == "__main__":

@@ -120,8 +120,14 @@ class EdgeEngine:
 
         folder = self._dir(collection)
         private_dir(self.root)
+        quantized = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, always_ram=True)
         config = qe.EdgeConfig(
-            vectors={n: qe.EdgeVectorParams(size=d, distance=qe.Distance.Cosine) for n, d in spec.dense.items()},
+            vectors={
+                n: qe.EdgeVectorParams(
+                    size=d, distance=qe.Distance.Cosine, quantization_config=quantized if spec.quantize else None
+                )
+                for n, d in spec.dense.items()
+            },
             sparse_vectors={n: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for n in spec.sparse},
         )
         with self._lock:

@@ -93,6 +93,15 @@ class ServerEngine:
             },
             shard_number=spec.shard_number,
             replication_factor=spec.replication_factor,
+            quantization_config=(
+                models.ScalarQuantization(
+                    scalar=models.ScalarQuantizationConfig(
+                        type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+                    )
+                )
+                if spec.quantize
+                else None
+            ),
             metadata=dict(spec.metadata),
         )
 

@@ -3,7 +3,7 @@ recorded when it was built."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from aisle.config import Settings
@@ -27,6 +27,17 @@ class EncoderSet:
             image=self.clip_image.info if self.clip_image else None,
             clip_text=self.clip_text.info if self.clip_text else None,
         )
+
+    def batched(self) -> EncoderSet:
+        """This set with each dense query encoder behind one batching worker (for a server's many threads)."""
+        from aisle.encoders.batching import BatchingQueryEncoder
+
+        def wrap(encoder: TextEncoder | None) -> TextEncoder | None:
+            if encoder is None or isinstance(encoder, BatchingQueryEncoder):
+                return encoder
+            return BatchingQueryEncoder(encoder)
+
+        return replace(self, text=wrap(self.text) or self.text, clip_text=wrap(self.clip_text))
 
     def warm_up(self) -> None:
         for encoder in (self.text, self.sparse, self.clip_image, self.clip_text):

@@ -63,6 +63,12 @@ def public_product(payload: dict[str, Any]) -> dict[str, Any]:
     return add_image_url(out)
 
 
+def serving(pipeline: Any) -> Any:
+    """The pipeline with its query encoders batched: concurrent requests share forward passes."""
+    pipeline.encoders = pipeline.encoders.batched()
+    return pipeline
+
+
 class AisleService:
     def __init__(
         self,
@@ -79,7 +85,7 @@ class AisleService:
         self.verifier = verifier or TokenVerifier.from_settings(self.settings)
         self.demo = demo  # the demo's shoppers may be picked in the UI without signing in (demo identities)
         self.collection = collection or (pipeline.index.name if pipeline is not None else self.settings.collection)
-        self._pipeline = pipeline
+        self._pipeline = serving(pipeline) if pipeline is not None else None
         self._assistant = assistant
         self._events = events
         self._facets: dict[str, list[tuple[str, int]]] | None = None
@@ -101,7 +107,7 @@ class AisleService:
         def build() -> Any:
             from aisle.pipeline.search import SearchPipeline
 
-            return SearchPipeline.open(self.collection, self.settings)
+            return serving(SearchPipeline.open(self.collection, self.settings))
 
         return self._lazy("_pipeline", build)
 
