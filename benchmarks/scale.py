@@ -163,12 +163,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workdir", default=None, help="where the shards go (default: the temp folder)")
     args = parser.parse_args(argv)
     sparse = create_encoder("bm25")
-    print(f"{'products':>10} {'writes/s':>9} {'ingest/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'RSS MiB':>8} "
-          f"{'disk MiB':>9} {'recall@10':>9}")
+    print(
+        f"{'products':>10} {'writes/s':>9} {'ingest/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'RSS MiB':>8} "
+        f"{'disk MiB':>9} {'recall@10':>9}"
+    )
     for size in args.sizes:
         r = run(size, args, sparse)
-        print(f"{r['size']:>10,} {r['write/s']:>9,.0f} {r['ingest/s']:>9,.0f} {r['p50']:>7.2f} {r['p95']:>7.2f} "
-              f"{r['rss']:>8,.0f} {r['disk']:>9,.0f} {r['recall']:>9.3f}", flush=True)
+        print(
+            f"{r['size']:>10,} {r['write/s']:>9,.0f} {r['ingest/s']:>9,.0f} {r['p50']:>7.2f} {r['p95']:>7.2f} "
+            f"{r['rss']:>8,.0f} {r['disk']:>9,.0f} {r['recall']:>9.3f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ def bench(name: str, settings: Settings, queries: int, engines: Sequence[str], m
     for kind in engines:
         engine = engine_for(kind, settings)
         summary = ingest_products(products, collection, settings=settings, engine=engine)
-        print(f"\n{name} on {kind}: {summary.points:,} points ({summary.embedded:,} embedded now), {len(texts)} queries")
+        done = f"{summary.points:,} points ({summary.embedded:,} embedded now)"
+        print(f"\n{name} on {kind}: {done}, {len(texts)} queries")
         if not pipelines:
             pipelines[kind] = SearchPipeline.open(collection, settings, engine=engine)
         else:  # one set of encoders for all: two sets' thread pools would compete and blur the engines' difference

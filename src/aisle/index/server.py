@@ -95,9 +95,7 @@ class ServerEngine:
             replication_factor=spec.replication_factor,
             quantization_config=(
                 models.ScalarQuantization(
-                    scalar=models.ScalarQuantizationConfig(
-                        type=models.ScalarType.INT8, quantile=0.99, always_ram=True
-                    )
+                    scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
                 )
                 if spec.quantize
                 else None
