@@ -64,8 +64,12 @@ def public_product(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def serving(pipeline: Any) -> Any:
-    """The pipeline with its query encoders batched: concurrent requests share forward passes."""
-    pipeline.encoders = pipeline.encoders.batched()
+    """The pipeline with its query encoders batched: concurrent requests share forward passes. Other
+    pipelines (any object with `search`, as tests and embedders may pass) are served as they are."""
+    from aisle.pipeline.search import SearchPipeline
+
+    if isinstance(pipeline, SearchPipeline):
+        pipeline.encoders = pipeline.encoders.batched()
     return pipeline
 
 
