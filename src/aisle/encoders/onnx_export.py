@@ -316,7 +316,9 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_session(path: Path, *, providers: list[str] | None = None, threads: int | None = None) -> Any:
+def make_session(
+    path: Path, *, providers: list[str] | None = None, threads: int | None = None, spin: bool = True
+) -> Any:
     """An InferenceSession with full graph optimisation and one intra-op thread per available core."""
     try:
         import onnxruntime as ort
@@ -328,6 +330,8 @@ def make_session(path: Path, *, providers: list[str] | None = None, threads: int
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    if not spin:  # idle threads sleep at once instead of spinning: they would take the cores from other models
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=providers or default_providers())
     except Exception as exc:  # onnxruntime raises its own exception types for unreadable models

@@ -223,7 +223,7 @@ class CrossEncoder:
                     else:
                         path = ensure_onnx(self.folder, quantized=self.backend == "onnx-int8")
                         providers = ["CPUExecutionProvider"] if self.device == "cpu" else None
-                        self._model = make_session(path, providers=providers, threads=self.threads)
+                        self._model = make_session(path, providers=providers, threads=self.threads, spin=False)
         return self._model
 
     def warm_up(self) -> None:
