@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aisle.index.engine import CollectionSpec, Engine, IndexHit, Retrieval, StoredPoint
+from aisle.index.engine import Boost, CollectionSpec, Engine, IndexHit, Retrieval, StoredPoint
 from aisle.index.filters import Filter, Match, build_filter
 from aisle.index.fusion import rrf_scores
 from aisle.types import SparseVector
@@ -174,6 +174,33 @@ def test_rrf_is_the_documented_formula_on_edge(engines: dict[str, Engine]) -> No
     fused = engine.query("c", retrievals, limit=10, prefetch_limit=30, rrf_k=20)
     for hit in fused:
         assert hit.score == pytest.approx(expected[hit.id], rel=1e-5)
+
+
+@pytest.mark.parametrize("single", [True, False], ids=["one-retriever", "hybrid"])
+def test_boost_agrees_and_equals_rescoring_the_unboosted_candidates(engines: dict[str, Engine], single: bool) -> None:
+    """The engine's formula boost is the Python re-scoring of the same candidates: on both engines, the top 10
+    of the boosted query are the unboosted top 30 re-scored by `Boost` and re-sorted. The category field is a
+    list (a match is "the list holds it"); the colour "re" must not match "red" (no substrings)."""
+    boost = Boost({"colour": "re", "category": "shoes"}, 0.5)
+    for dense, sparse in QUERIES:
+        retrievals = [Retrieval("text", dense)] if single else [Retrieval("bm25", sparse), Retrieval("text", dense)]
+
+        def boosted(engine: Engine, r: list[Retrieval] = retrievals) -> list[IndexHit]:
+            return engine.query("c", r, limit=10, prefetch_limit=30, rrf_k=20, boost=boost)
+
+        edge, local = _both(engines, boosted)
+        assert_same_top(edge, local)
+        plain = engines["edge"].query("c", retrievals, limit=30, prefetch_limit=30, rrf_k=20)
+        expected = sorted((h.score * boost.factor(boost.matched(h.payload)) for h in plain), reverse=True)[:10]
+        assert [h.score for h in edge] == pytest.approx(expected, abs=1e-5)
+        assert any(boost.matched(h.payload) for h in edge)
+
+
+def test_boost_counts_list_members_and_whole_values_only() -> None:
+    boost = Boost({"colour": "Blue", "category": "shoes"}, 1.0)
+    assert boost.matched({"colour": "Navy Blue", "category": ["shoes", "all"]}) == 1
+    assert boost.matched({"colour": "Blue", "category": "shoes"}) == 2
+    assert boost.matched({}) == 0 and boost.factor(1) == 1.5
 
 
 def test_per_retriever_scores_agree_and_equal_each_retrievers_own(engines: dict[str, Engine]) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from aisle.files import private_dir
 from aisle.index.engine import (
+    Boost,
     CollectionSpec,
     EngineError,
     Fusion,
@@ -58,6 +59,16 @@ def _condition(condition: Any) -> Any:
             return qe.FieldCondition(key=condition.field, match=qe.MatchValue(value))
         return qe.FieldCondition(key=condition.field, match=qe.MatchAny(any=[str(v) for v in values]))
     return qe.FieldCondition(key=condition.field, range=qe.RangeFloat(gte=condition.low, lte=condition.high))
+
+
+def _formula(boost: Boost) -> Any:
+    """$score x (1 + weight/n x the number of matched conditions)."""
+    import qdrant_edge as qe
+
+    expr = qe.Expression
+    matched = [expr.Condition(_condition(Match(f, (v,)))) for f, v in boost.matches.items()]
+    share = expr.Mult([expr.Constant(boost.weight / len(boost.matches)), expr.Sum(matched)])
+    return expr.Mult([expr.Variable("$score"), expr.Sum([expr.Constant(1.0), share])])
 
 
 def edge_filter(where: Filter | None, ids: Sequence[str] = ()) -> Any:
@@ -239,6 +250,7 @@ class EdgeEngine:
         prefetch_limit: int = 100,
         rrf_k: int = 60,
         with_payload: bool = True,
+        boost: Boost | None = None,
     ) -> list[IndexHit]:
         import qdrant_edge as qe
 
@@ -246,23 +258,24 @@ class EdgeEngine:
         if not chosen:
             return []
         flt = edge_filter(where)
+        nearest = [qe.Query.Nearest(_vector(r.vector), using=r.using) for r in chosen]
         if len(chosen) == 1:
-            only = chosen[0]
-            request = qe.QueryRequest(
-                limit=limit,
-                query=qe.Query.Nearest(_vector(only.vector), using=only.using),
-                filter=flt,
-                with_payload=with_payload,
-            )
+            inner = qe.Prefetch(limit=prefetch_limit, query=nearest[0], filter=flt)
         else:
-            prefetches = [
-                qe.Prefetch(limit=prefetch_limit, query=qe.Query.Nearest(_vector(r.vector), using=r.using), filter=flt)
-                for r in chosen
-            ]
             fused: Any = (
                 qe.Fusion.Rrf(k=rrf_k, weights=[r.weight for r in chosen]) if fusion == "rrf" else qe.Fusion.Dbsf()
             )
-            request = qe.QueryRequest(limit=limit, prefetches=prefetches, query=fused, with_payload=with_payload)
+            each = [qe.Prefetch(limit=prefetch_limit, query=q, filter=flt) for q in nearest]
+            inner = qe.Prefetch(limit=prefetch_limit, prefetches=each, query=fused)
+        if boost is not None:
+            query: Any = qe.Formula(_formula(boost))
+            request = qe.QueryRequest(limit=limit, prefetches=[inner], query=query, with_payload=with_payload)
+        elif len(chosen) == 1:
+            request = qe.QueryRequest(limit=limit, query=nearest[0], filter=flt, with_payload=with_payload)
+        else:
+            request = qe.QueryRequest(
+                limit=limit, prefetches=inner.prefetches, query=inner.query, with_payload=with_payload
+            )
         return [
             IndexHit(id=str(p.id), score=float(p.score), payload=MappingProxyType(dict(p.payload or {})))
             for p in self._shard(collection).query(request)

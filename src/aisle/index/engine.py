@@ -55,6 +55,26 @@ class Retrieval:
 
 
 @dataclass(frozen=True, slots=True)
+class Boost:
+    """Scores multiplied by (1 + weight x the share of `matches` a point's payload has), in the engine: a
+    field matches when it holds the value, or is a list holding it (Qdrant's MatchValue), never a substring."""
+
+    matches: Mapping[str, str]  # keyword fields (the catalogue's facet values)
+    weight: float
+
+    def matched(self, payload: Mapping[str, Any]) -> int:
+        """How many of `matches` this payload has (what the engine counts)."""
+        count = 0
+        for field_name, value in self.matches.items():
+            stored = payload.get(field_name)
+            count += stored == value or (isinstance(stored, list) and value in stored)
+        return count
+
+    def factor(self, matched: int) -> float:
+        return 1.0 + self.weight * matched / len(self.matches)
+
+
+@dataclass(frozen=True, slots=True)
 class IndexHit:
     """One scored point, as the engine returned it. Read-only: copy the payload to change it."""
 
@@ -124,8 +144,10 @@ class Engine(Protocol):
         prefetch_limit: int = 100,
         rrf_k: int = 60,
         with_payload: bool = True,
+        boost: Boost | None = None,
     ) -> list[IndexHit]:
-        """Best first. One retriever: a plain query; several: one prefetch each (filter inside), fused."""
+        """Best first. One retriever: a plain query; several: one prefetch each (filter inside), fused. With
+        `boost`, the top `prefetch_limit` of that are re-scored by it inside the engine (a formula query)."""
         ...
 
     def scores(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from aisle.index.engine import (
+    Boost,
     CollectionSpec,
     Fusion,
     IndexHit,
@@ -59,6 +60,17 @@ def client_filter(where: Filter | None, ids: Sequence[str] = ()) -> Any:
     if ids:
         must.append(models.HasIdCondition(has_id=list(ids)))
     return models.Filter(must=must) if must else None
+
+
+def _formula(boost: Boost) -> Any:
+    """$score x (1 + weight/n x the number of matched conditions)."""
+    from qdrant_client import models
+
+    matched: list[Any] = [
+        models.FieldCondition(key=f, match=models.MatchValue(value=v)) for f, v in boost.matches.items()
+    ]
+    share = models.MultExpression(mult=[boost.weight / len(boost.matches), models.SumExpression(sum=matched)])
+    return models.MultExpression(mult=["$score", models.SumExpression(sum=[1.0, share])])
 
 
 def _hit(point: Any) -> IndexHit:
@@ -191,6 +203,7 @@ class ServerEngine:
         prefetch_limit: int = 100,
         rrf_k: int = 60,
         with_payload: bool = True,
+        boost: Boost | None = None,
     ) -> list[IndexHit]:
         from qdrant_client import models
 
@@ -200,25 +213,31 @@ class ServerEngine:
         flt = client_filter(where)
         if len(chosen) == 1:
             only = chosen[0]
-            response = self.client.query_points(
-                collection,
-                query=_vector(only.vector),
-                using=only.using,
-                query_filter=flt,
-                limit=limit,
-                with_payload=with_payload,
-            )
-            return [_hit(p) for p in response.points]
-        prefetch = [
-            models.Prefetch(query=_vector(r.vector), using=r.using, filter=flt, limit=prefetch_limit) for r in chosen
-        ]
-        if fusion == "rrf":
-            fused: Any = models.RrfQuery(rrf=models.Rrf(k=rrf_k, weights=[r.weight for r in chosen]))
+            inner = models.Prefetch(query=_vector(only.vector), using=only.using, filter=flt, limit=prefetch_limit)
         else:
-            fused = models.FusionQuery(fusion=models.Fusion.DBSF)
-        response = self.client.query_points(
-            collection, prefetch=prefetch, query=fused, limit=limit, with_payload=with_payload
-        )
+            each = [
+                models.Prefetch(query=_vector(r.vector), using=r.using, filter=flt, limit=prefetch_limit)
+                for r in chosen
+            ]
+            if fusion == "rrf":
+                fused: Any = models.RrfQuery(rrf=models.Rrf(k=rrf_k, weights=[r.weight for r in chosen]))
+            else:
+                fused = models.FusionQuery(fusion=models.Fusion.DBSF)
+            inner = models.Prefetch(prefetch=each, query=fused, limit=prefetch_limit)
+        if boost is not None:
+            formula = models.FormulaQuery(formula=_formula(boost))
+            response = self.client.query_points(
+                collection, prefetch=[inner], query=formula, limit=limit, with_payload=with_payload
+            )
+        elif len(chosen) == 1:
+            response = self.client.query_points(
+                collection, query=inner.query, using=inner.using, query_filter=flt, limit=limit,
+                with_payload=with_payload,
+            )  # fmt: skip
+        else:
+            response = self.client.query_points(
+                collection, prefetch=inner.prefetch, query=inner.query, limit=limit, with_payload=with_payload
+            )
         return [_hit(p) for p in response.points]
 
     def scores(

@@ -17,7 +17,7 @@ from aisle.config import Settings, get_settings
 from aisle.encoders import EncoderError
 from aisle.index.client import open_engine
 from aisle.index.collection import ProductIndex
-from aisle.index.engine import IndexHit, Retrieval
+from aisle.index.engine import Boost, IndexHit, Retrieval
 from aisle.index.filters import Filter, build_filter
 from aisle.index.schema import BM25, CLIP_TEXT, IMAGE, TEXT
 from aisle.pipeline.cache import LruCache
@@ -161,21 +161,23 @@ class SearchPipeline:
         except ValueError as exc:
             raise QueryError(str(exc)) from None
 
-    def _hits(self, points: list[IndexHit], understood: Understood) -> list[dict[str, Any]]:
-        wanted = understood.attributes
-        boost = self.settings.attribute_boost
+    def _boost(self, understood: Understood) -> Boost | None:
+        """The attributes the query names, as the engine's boost: matching hits score higher."""
+        return Boost(dict(understood.attributes), self.settings.attribute_boost) if understood.attributes else None
+
+    def _hits(self, points: list[IndexHit], boost: Boost | None) -> list[dict[str, Any]]:
+        """Hits best first (the engine applied `boost`; its parts are reported under `scores`)."""
         hits = []
         for point in points:
             payload = point.payload
-            score = point.score
-            hit: dict[str, Any] = {"id": str(payload.get("product_id")), "score": score}
+            hit: dict[str, Any] = {"id": str(payload.get("product_id")), "score": point.score}
             hit.update({k: v for k, v in payload.items() if k not in _HIDDEN_PAYLOAD})
-            if wanted:
-                matched = [f for f, v in wanted.items() if v == payload.get(f) or v in (payload.get(f) or [])]
-                hit["score"] = score * (1.0 + boost * len(matched) / len(wanted))
-                hit["scores"] = {"fused": score, "matched_attributes": len(matched)}
+            if boost is not None:
+                matched = boost.matched(payload)
+                hit["scores"] = {"fused": point.score / boost.factor(matched), "matched_attributes": matched}
             hits.append(hit)
-        hits.sort(key=lambda h: h["score"], reverse=True)
+        # equal scores in id order: an engine's formula query may order ties differently from call to call
+        hits.sort(key=lambda h: (-h["score"], h["id"]))
         return hits
 
     def _explain(self, hits: list[dict[str, Any]], retrievals: list[Retrieval], query_filter: Filter | None) -> None:
@@ -212,8 +214,9 @@ class SearchPipeline:
         retrievals = self._retrievals(understood.text if understood.price else text, request, timings)
         retrieve_started = time.perf_counter()
         personal = self.personalizer is not None and bool(request.user)
-        wide = understood.attributes or self.ranker or personal
+        wide = self.ranker or personal  # they re-order the first stage's candidates: fetch them all
         candidates = max(request.top_k, self.settings.prefetch_limit if wide else 0)
+        boost = self._boost(understood)
         points = self.index.engine.query(
             self.index.name,
             retrievals,
@@ -222,9 +225,10 @@ class SearchPipeline:
             fusion=request.fusion,
             prefetch_limit=max(self.settings.prefetch_limit, request.top_k),
             rrf_k=self.settings.rrf_k,
+            boost=boost,
         )
         timings["retrieve"] = (time.perf_counter() - retrieve_started) * 1000
-        hits = self._hits(points, understood)
+        hits = self._hits(points, boost)
         explained: set[str] = set()  # hits that already carry each retriever's own score
         if self.ranker is not None and request.rerank and hits:
             rerank_started = time.perf_counter()
