@@ -13,7 +13,6 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,8 @@ from aisle.index.engine import (
     Retrieval,
     StoredPoint,
     VectorValue,
+    hit_from,
+    record_from,
     spread,
     usable,
 )
@@ -223,14 +224,7 @@ class EdgeEngine:
         records = self._shard(collection).retrieve(
             [uuid.UUID(i) for i in ids], with_payload=True, with_vector=list(vectors) if vectors else False
         )
-        return [
-            IndexRecord(
-                id=str(r.id),
-                payload=MappingProxyType(dict(r.payload or {})),
-                vectors={n: np.asarray(v, dtype=np.float32) for n, v in dict(r.vector or {}).items()},
-            )
-            for r in records
-        ]
+        return [record_from(r) for r in records]
 
     def facet(self, collection: str, field: str, where: Filter | None, limit: int) -> list[tuple[Any, int]]:
         import qdrant_edge as qe
@@ -276,10 +270,7 @@ class EdgeEngine:
             request = qe.QueryRequest(
                 limit=limit, prefetches=inner.prefetches, query=inner.query, with_payload=with_payload
             )
-        return [
-            IndexHit(id=str(p.id), score=float(p.score), payload=MappingProxyType(dict(p.payload or {})))
-            for p in self._shard(collection).query(request)
-        ]
+        return [hit_from(p) for p in self._shard(collection).query(request)]
 
     def scores(
         self, collection: str, retrievals: Sequence[Retrieval], ids: Sequence[str], where: Filter | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -157,6 +158,20 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def hit_from(point: Any) -> IndexHit:
+    """An IndexHit from either client's scored point (both have id, score and payload)."""
+    return IndexHit(id=str(point.id), score=float(point.score), payload=MappingProxyType(dict(point.payload or {})))
+
+
+def record_from(point: Any) -> IndexRecord:
+    """An IndexRecord from either client's stored point (both have id, payload and named vectors)."""
+    return IndexRecord(
+        id=str(point.id),
+        payload=MappingProxyType(dict(point.payload or {})),
+        vectors={n: np.asarray(v, dtype=np.float32) for n, v in dict(point.vector or {}).items()},
+    )
 
 
 def usable(retrievals: Sequence[Retrieval]) -> list[Retrieval]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,8 @@ from aisle.index.engine import (
     Retrieval,
     StoredPoint,
     VectorValue,
+    hit_from,
+    record_from,
     spread,
     usable,
 )
@@ -71,10 +72,6 @@ def _formula(boost: Boost) -> Any:
     ]
     share = models.MultExpression(mult=[boost.weight / len(boost.matches), models.SumExpression(sum=matched)])
     return models.MultExpression(mult=["$score", models.SumExpression(sum=[1.0, share])])
-
-
-def _hit(point: Any) -> IndexHit:
-    return IndexHit(id=str(point.id), score=float(point.score), payload=MappingProxyType(dict(point.payload or {})))
 
 
 class ServerEngine:
@@ -179,14 +176,7 @@ class ServerEngine:
         points = self.client.retrieve(
             collection, ids=list(ids), with_payload=True, with_vectors=list(vectors) if vectors else False
         )
-        return [
-            IndexRecord(
-                id=str(p.id),
-                payload=MappingProxyType(dict(p.payload or {})),
-                vectors={n: np.asarray(v, dtype=np.float32) for n, v in dict(p.vector or {}).items()},
-            )
-            for p in points
-        ]
+        return [record_from(p) for p in points]
 
     def facet(self, collection: str, field: str, where: Filter | None, limit: int) -> list[tuple[Any, int]]:
         response = self.client.facet(collection, key=field, facet_filter=client_filter(where), limit=limit, exact=True)
@@ -238,7 +228,7 @@ class ServerEngine:
             response = self.client.query_points(
                 collection, prefetch=inner.prefetch, query=inner.query, limit=limit, with_payload=with_payload
             )
-        return [_hit(p) for p in response.points]
+        return [hit_from(p) for p in response.points]
 
     def scores(
         self, collection: str, retrievals: Sequence[Retrieval], ids: Sequence[str], where: Filter | None = None
