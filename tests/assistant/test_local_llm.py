@@ -40,6 +40,12 @@ def test_generates_and_streams(smollm: LocalChatModel) -> None:
 @needs_model
 def test_assistant_with_the_local_llm_is_grounded(make_assistant: Callable[..., Any], smollm: LocalChatModel) -> None:
     assistant = make_assistant(llm=smollm)
-    for message in ("black jeans for women", "tell me more about the first one", "how long does shipping take?"):
-        reply = assistant.reply(message)
+    session = None
+    for message in ("black jeans for women", "tell me more about the first one"):
+        reply = assistant.reply(message, session_id=session)
+        session = reply.session_id
         assert reply.grounded and reply.guard["llm"], reply
+    # policy answers are extractive even with a model: the quoted sentences, no model wording
+    policy = assistant.reply("how long does shipping take?", session_id=session)
+    assert policy.grounded and not policy.guard["llm"] and "3 to 5 business days" in policy.reply
+    assert policy.citations == ["Shipping policy / Delivery times"]

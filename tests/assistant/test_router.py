@@ -24,7 +24,7 @@ def test_search_follow_ups_resolve_against_the_last_results(make_assistant: Call
     first = assistant.reply("red dresses under 2000")
     assert first.tool_calls[0] == {
         "name": "search_products",
-        "args": {"query": "dresses", "colour": "Red", "max_price": 2000.0, "min_price": None},
+        "args": {"query": "dresses", "colour": "Red", "gender": None, "max_price": 2000.0, "min_price": None},
     }
     assert first.products and all(p["price"] <= 2000 and p["colour"] == "Red" for p in first.products)
     blue = assistant.reply("does it come in blue?", session_id=first.session_id)
@@ -51,7 +51,8 @@ def test_the_llm_writes_the_lead_from_delimited_data(make_assistant: Callable[..
 def test_an_invented_fact_is_replaced_by_the_grounded_template(make_assistant: Callable[..., Any]) -> None:
     writer = FakeWriter(script=lambda prompt: ", or the Nike Air Zoom for only 499 INR, just 2 left in stock!")
     reply = make_assistant(llm=writer).reply("black jeans")
-    assert reply.grounded and reply.guard["fallback"] == "template" and reply.guard["problems"]
+    assert reply.grounded and reply.guard["fallback"] == "template" and reply.guard["draft_problems"]
+    assert not reply.guard["problems"]  # the template that replaced the draft passed the check
     assert "Air Zoom" not in reply.reply and "only 499" not in reply.reply and "2 left" not in reply.reply
     assert reply.products[0]["title"] in reply.reply
 

@@ -12,7 +12,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from aisle.assistant import render
-from aisle.assistant.guard import Evidence, check
+from aisle.assistant.faithfulness import FaithfulnessChecker
 from aisle.assistant.router import Turn
 from aisle.assistant.tools import ToolBox
 
@@ -28,9 +28,9 @@ AGENT_SYSTEM = (
 
 
 class Agent:
-    def __init__(self, llm: BaseChatModel, brands: list[str] | None = None, max_steps: int = MAX_STEPS) -> None:
+    def __init__(self, llm: BaseChatModel, checker: FaithfulnessChecker, max_steps: int = MAX_STEPS) -> None:
         self.llm = llm
-        self.brands = brands or []
+        self.checker = checker
         self.max_steps = max_steps
 
     def run(self, message: str, toolbox: ToolBox, history: list[tuple[str, str]]) -> Turn:
@@ -53,15 +53,15 @@ class Agent:
                 messages.append(ToolMessage(content=content, tool_call_id=call.get("id") or call["name"]))
         intent = toolbox.calls[0]["name"] if toolbox.calls else "chat"
         turn = Turn(intent=intent, slots={}, calls=toolbox.calls)
-        evidence = Evidence.of([c["result"] for c in toolbox.calls], message)
-        verdict = check(text, evidence, self.brands) if text else None
+        verdict = self.checker.check(text, toolbox.calls, message) if text else None
         if verdict is not None and verdict.ok:
-            turn.reply, turn.guard = text, {"llm": True}
+            turn.reply, turn.guard = text, {"llm": True, "claims": verdict.claims}
             return turn
         fallback = render.template(toolbox.calls) if toolbox.calls else render.REFUSAL
-        turn.reply = fallback
-        turn.grounded = check(fallback, evidence, self.brands).ok
-        turn.guard = {"llm": True, "fallback": "template", "problems": verdict.problems if verdict else ["no reply"]}
+        final = self.checker.check(fallback, toolbox.calls, message)
+        turn.reply, turn.grounded = fallback, final.ok
+        turn.guard = {"llm": True, "fallback": "template", "problems": final.problems,
+                      "draft_problems": verdict.problems if verdict else ["no reply"]}  # fmt: skip
         return turn
 
 

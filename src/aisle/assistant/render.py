@@ -28,10 +28,38 @@ def money(value: Any, currency: Any) -> str:
     return f"{amount} {currency}" if currency else amount
 
 
-def product_line(n: int, p: dict[str, Any], with_id: bool = True) -> str:
+NO_PRICES = "The catalogue lists no prices for these products."
+NO_CHEAPEST = "The catalogue lists no prices for these products, so I cannot say which is cheapest."
+
+
+def product_line(n: int, p: dict[str, Any], with_id: bool = True, with_price: bool = True) -> str:
     stock = "in stock" if p.get("in_stock", True) else "out of stock"
-    line = f"{n}. {p.get('title')} - {money(p.get('price'), p.get('currency'))}, {stock}"
+    price = f"{money(p.get('price'), p.get('currency'))}, " if with_price else ""
+    line = f"{n}. {p.get('title')} - {price}{stock}"
     return f"{line} (id {p.get('id')})" if with_id else line
+
+
+def priced(products: Sequence[dict[str, Any]]) -> bool:
+    """Whether any product has a price (when none has, say so once rather than on every line)."""
+    return any(p.get("price") is not None for p in products)
+
+
+def not_carried(result: dict[str, Any]) -> list[str]:
+    words = " ".join(result["not_carried"])
+    lines = [f"Sorry, we don't carry {words}."]
+    if result.get("closest"):
+        lines.append(f"The closest categories we do carry: {', '.join(result['closest'])}.")
+    return lines
+
+
+def policy_quote(result: dict[str, Any]) -> str:
+    """The extractive policy answer: the quoted sentence(s) with their section's heading path."""
+    quote = result.get("quote")
+    if not quote:
+        return "I could not find that in our policies."
+    lead = {"yes": "Yes. ", "no": "No. "}.get(quote.get("answer") or "", "")
+    quoted = " ".join(quote["sentences"])
+    return f'{lead}From our policy ({quote["title"]}): "{quoted}"'
 
 
 def order_line(o: dict[str, Any]) -> str:
@@ -50,18 +78,25 @@ def facts(call: dict[str, Any], with_ids: bool = True) -> list[str]:
     if result.get("error"):
         return [f"Problem: {result['error']}"]
     if name in ("search_products", "recommend_for_me", "product_details", "compare_products"):
+        if result.get("not_carried"):
+            return not_carried(result)
         products = result.get("products", [])
         if not products:
-            return ["No matching products were found."]
-        lines = [product_line(n, p, with_ids) for n, p in enumerate(products, start=1)]
+            return [f"No {'more ' if result.get('more') else ''}matching products were found."]
+        with_price = priced(products)
+        lines = [product_line(n, p, with_ids, with_price) for n, p in enumerate(products, start=1)]
         if name == "product_details":
             p = products[0]
             extras = [f"description: {p['description']}"] if p.get("description") else []
             extras += [f"{k}: {p[k]}" for k in ("brand", "colour", "article_type", "gender") if p.get(k)]
             lines += extras
-        if name == "compare_products" and result.get("cheapest"):
-            cheapest = next(p for p in products if p["id"] == result["cheapest"])
-            lines.append(f"Cheapest: {cheapest['title']} at {money(cheapest['price'], cheapest.get('currency'))}.")
+        if name == "compare_products":
+            lines = [compare_line(n, p, with_price) for n, p in enumerate(products, start=1)]
+            if result.get("cheapest"):
+                cheapest = next(p for p in products if p["id"] == result["cheapest"])
+                lines.append(f"Cheapest: {cheapest['title']} at {money(cheapest['price'], cheapest.get('currency'))}.")
+        if not with_price:
+            lines.append(NO_CHEAPEST if name == "compare_products" and result.get("asked_cheapest") else NO_PRICES)
         return lines
     if name in ("order_status", "start_return"):
         if not result.get("found"):
@@ -79,6 +114,14 @@ def facts(call: dict[str, Any], with_ids: bool = True) -> list[str]:
     if name == "policy_answer":
         return [f"{s['title']}: {s['text']}" for s in result.get("sections", [])]
     return []
+
+
+def compare_line(n: int, p: dict[str, Any], with_price: bool) -> str:
+    """One product of a comparison: the fields side by side (the ones it has)."""
+    parts = [money(p.get("price"), p.get("currency"))] if with_price else []
+    parts += [str(p[k]) for k in ("brand", "colour", "gender", "article_type") if p.get(k)]
+    parts.append("in stock" if p.get("in_stock", True) else "out of stock")
+    return f"{n}. {p.get('title')}: {', '.join(parts)}"
 
 
 def data_block(calls: Sequence[dict[str, Any]], limit: int = 3, chars: int = 320) -> str:
@@ -100,8 +143,10 @@ def template(calls: Sequence[dict[str, Any]], limit: int = 5) -> str:
         if name in ("search_products", "recommend_for_me") and call["result"].get("products"):
             lead = "Here are some picks for you:" if name == "recommend_for_me" else "Here is what I found:"
             parts.append(lead + "\n" + "\n".join(lines[:limit]))
-        elif name == "policy_answer" and lines:
-            parts.append("From our policies - " + _first_sentences(lines[0], 2))
+        elif name == "policy_answer":
+            parts.append(policy_quote(call["result"]))
+        elif call["result"].get("not_carried"):
+            parts.append(" ".join(lines))
         else:
             parts.append("\n".join(lines))
     return "\n".join(parts) if parts else REFUSAL
@@ -115,9 +160,3 @@ def listing(calls: Sequence[dict[str, Any]], limit: int = 5) -> str:
                             "order_status", "start_return"):  # fmt: skip
             out.extend(facts(call)[:limit])
     return "\n".join(out)
-
-
-def _first_sentences(text: str, n: int) -> str:
-    head, _, rest = text.partition(": ")
-    sentences = (rest or head).split(". ")
-    return f"{head}: " + ". ".join(sentences[:n]).rstrip(".") + "." if rest else ". ".join(sentences[:n])

@@ -13,7 +13,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from aisle.assistant import render
-from aisle.assistant.guard import Evidence, GuardResult, check
+from aisle.assistant.faithfulness import FaithfulnessChecker, Verdict
 from aisle.assistant.intents import IntentClassifier, Prediction
 from aisle.assistant.llm import cut_at_stop
 from aisle.assistant.memory import SessionState
@@ -31,6 +31,18 @@ _FOLLOW = """does do it its come comes in is are there this that one ones what a
 _FOLLOW_WORDS = frozenset(_FOLLOW.split())
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price)\b", re.IGNORECASE)
 _ALL_OF_THEM = re.compile(r"\b(all|cheapest|best)\b", re.IGNORECASE)  # else "compare them": the top two
+# a policy question names a policy topic; "do you sell laptops?" names none and is a product question
+POLICY_TOPIC = re.compile(
+    r"\b(return\w*|refund\w*|exchang\w*|send (it |them )?back|money back|ship\w*|deliver\w*|dispatch\w*|courier\w*|"
+    r"pick-?up|track\w*|postage|warrant\w*|guarantee\w*|repair\w*|defect\w*|broken|damage\w*|pay\w*|card|cards|"
+    r"upi|cod|cash|emi|instal\w*|wallet\w*|net banking|gift cards?|privacy|personal data|my data|data|transcripts?|"
+    r"gdpr|delete my|policy|policies|fees?|charges?|cost of shipping|international\w*|abroad|overseas|pin ?code)\b",
+    re.IGNORECASE,
+)
+_CHEAPEST = re.compile(r"\b(cheapest|lowest[- ]priced|least expensive|most affordable)\b", re.IGNORECASE)
+_COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|side by side)\b", re.IGNORECASE)
+_COUNT = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
+_HOW_MANY = re.compile(r"\b(two|three|four|[234])\b", re.IGNORECASE)
 _QUESTION = re.compile(r"^\s*(can|could|may|how|what|when|is|are|do|does|will|which)\b|\?\s*$", re.IGNORECASE)
 STOP = ["\n", ". ", "! ", "? "]  # the model writes one lead sentence; the grounded listing follows it
 ASK_ORDER = "Please give me the order id (like ORD-1001) and the e-mail address used for the order."
@@ -49,11 +61,22 @@ class Turn:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+_GENDER_WORDS = re.compile(
+    r"\b(women|woman|ladies|female|girls|men|man|mens|gents|male|boys|unisex|for)('s)?\b", re.IGNORECASE
+)
+
+
 def _residue(slots: Slots) -> str:
     words = [w for w in slots.query.lower().split() if w not in _FOLLOW_WORDS]
     if slots.colour:
         words = [w for w in words if w not in slots.colour.lower().split()]
+    if slots.gender:
+        words = [w for w in words if not _GENDER_WORDS.fullmatch(w)]
     return " ".join(words)
+
+
+def _without_gender(query: str) -> str:
+    return " ".join(_GENDER_WORDS.sub(" ", query).split()) or query
 
 
 def _base_query(product: dict[str, Any]) -> str:
@@ -65,11 +88,11 @@ def _base_query(product: dict[str, Any]) -> str:
 
 
 class Router:
-    def __init__(self, classifier: IntentClassifier, llm: BaseChatModel | None, brands: list[str] | None = None,
+    def __init__(self, classifier: IntentClassifier, llm: BaseChatModel | None, checker: FaithfulnessChecker,
                  guard_retries: int = 0, colours: list[str] | None = None) -> None:  # fmt: skip
         self.classifier = classifier
         self.llm = llm
-        self.brands = brands or []
+        self.checker = checker
         self.guard_retries = guard_retries
         self.colours = sorted({*COLOURS, *(colours or [])}, key=len, reverse=True)
 
@@ -86,20 +109,31 @@ class Router:
             intent = "order_status"
         elif intent == "start_return" and not state.order_id and _QUESTION.search(message):
             intent = "policy_answer"  # "can I return it if I don't like it?" with no order in view
+        if intent == "policy_answer" and not POLICY_TOPIC.search(message):
+            intent = "search_products"  # a product question is never answered with a policy
+        if slots.more and state.last_query and intent not in ("order_status", "start_return", "policy_answer"):
+            return prediction, slots, "search_products"
         if intent in ("product_details", "compare_products") and not state.last_products and not state.focus:
             intent = "search_products"
         if intent == "search_products" and state.last_products and slots.refs and not _residue(slots):
             intent = "product_details"
-        if intent == "product_details" and slots.colour and (state.last_products or state.focus):
-            intent = "search_products"  # "does the second one come in blue?"
+        if intent == "product_details" and (slots.colour or slots.gender) and (state.last_products or state.focus):
+            intent = "search_products"  # "does the second one come in blue?", "for women?"
         return prediction, slots, intent
 
     def plan(self, intent: str, slots: Slots, state: SessionState, message: str) -> list[tuple[str, dict[str, Any]]]:
         last = state.last_products
         if intent == "search_products":
-            args: dict[str, Any] = {"query": slots.query or message, "colour": slots.colour,
+            if slots.more and state.last_query:
+                return [("search_products", {"query": state.last_query, "more": True})]
+            args: dict[str, Any] = {"query": slots.query or message, "colour": slots.colour, "gender": slots.gender,
                                     "max_price": slots.price_max, "min_price": slots.price_min}  # fmt: skip
             residue = _residue(slots)
+            if slots.gender and not residue and state.last_query:  # "for women": the last search, refined
+                last = state.last_filters
+                args["query"] = _without_gender(state.last_query)
+                args["colour"] = slots.colour or last.get("colour")
+                return [("search_products", args)]
             focus = state.focus or (last[(resolve_refs(slots.refs, len(last)) or [0])[0]] if last else None)
             if focus and not residue:  # a follow-up about the product in focus
                 args["query"] = _base_query(focus)
@@ -109,6 +143,9 @@ class Router:
                     args["query"], args["top_k"] = state.last_query or args["query"], 10
             elif residue:
                 args["query"] = residue if len(residue) >= 3 else args["query"]
+            if _COMPARE.search(message):  # a comparison among the products this search finds
+                words = _HOW_MANY.sub(" ", _CHEAPEST.sub(" ", _COMPARE.sub(" ", args["query"])))
+                args["query"], args["top_k"] = " ".join(words.split()) or args["query"], 10
             return [("search_products", args)]
         if intent == "product_details":
             if slots.refs and last:
@@ -153,6 +190,8 @@ class Router:
             started = time.perf_counter()
             for name, args in self.plan(intent, slots, toolbox.state, message):
                 toolbox.call(name, args)
+            if intent == "search_products" and _COMPARE.search(message):
+                _compare_found(toolbox, message)  # "compare the two cheapest black watches": search, then compare
             turn.calls = toolbox.calls
             turn.timings_ms["tools"] = _ms(started)
             if not turn.calls:
@@ -167,56 +206,67 @@ class Router:
 
     def _write(self, message: str, intent: str, calls: list[dict[str, Any]],
                emit: Callable[[str], None] | None) -> tuple[str, bool, dict[str, Any]]:  # fmt: skip
-        """The LLM's lead + the grounded listing; the template when the lead fails the guard."""
-        evidence = Evidence.of([c["result"] for c in calls], message)
-        listing = render.listing(calls)
-        if intent == "policy_answer":
-            listing = "Source: " + render.template(calls).removeprefix("From our policies - ")
-        if self.llm is None:
-            return render.template(calls), True, {"llm": False}
-        opening = _opening(calls)
+        """The LLM's lead + the grounded listing; the template when the lead fails the faithfulness check.
+
+        Policy answers are extractive: the quoted sentences of the section that answers, no model wording."""
+        shown = calls[-1:] if calls[-1]["name"] == "compare_products" else calls
+        listing = render.listing(shown)
+        if self.llm is None or intent == "policy_answer" or calls[-1]["result"].get("not_carried"):
+            reply = render.template(shown)
+            verdict = self.checker.check(reply, calls, message)
+            return reply, verdict.ok, {"llm": False, "problems": verdict.problems, "claims": verdict.claims}
+        opening = _opening(shown)
         prompt = [
             SystemMessage(SYSTEM),
-            HumanMessage(f"{render.data_block(calls)}\n\nQuestion: {message}\nAnswer in one short sentence."),
+            HumanMessage(f"{render.data_block(shown)}\n\nQuestion: {message}\nAnswer in one short sentence."),
             AIMessage(opening),
         ]
         problems: list[str] = []
         for attempt in range(1 + self.guard_retries):
             if attempt:
                 prompt[0] = SystemMessage(SYSTEM + " Only say: 'Here is what I found.' if unsure.")
-            lead, streamed, verdict, tokens = self._generate(prompt, opening, evidence, emit if attempt == 0 else None)
+            lead, streamed, verdict, tokens = self._generate(prompt, opening, calls, message,
+                                                             emit if attempt == 0 else None)  # fmt: skip
             if verdict.ok and lead:
                 reply = f"{lead}\n{listing}" if listing else lead
-                if emit is not None and streamed and listing:
-                    emit("\n" + listing)
-                return reply, True, {"llm": True, "attempts": attempt + 1, "streamed": streamed, "new_tokens": tokens}
+                final = self.checker.check(reply, calls, message)
+                if final.ok:
+                    if emit is not None and streamed and listing:
+                        emit("\n" + listing)
+                    info = {"llm": True, "attempts": attempt + 1, "streamed": streamed, "new_tokens": tokens,
+                            "claims": final.claims}  # fmt: skip
+                    return reply, True, info
+                verdict = final
             problems = verdict.problems or ["empty reply"]
-        fallback = render.template(calls)
-        final = check(fallback, evidence, self.brands)
-        info = {"llm": True, "fallback": "template", "problems": problems, "streamed": False}
+        fallback = render.template(shown)
+        final = self.checker.check(fallback, calls, message)
+        info = {"llm": True, "fallback": "template", "draft_problems": problems, "problems": final.problems,
+                "streamed": False, "claims": final.claims}  # fmt: skip
         return fallback, final.ok, info
 
     def _generate(
-        self, prompt: list[Any], opening: str, evidence: Evidence, emit: Callable[[str], None] | None
-    ) -> tuple[str, bool, GuardResult, int | None]:
+        self, prompt: list[Any], opening: str, calls: list[dict[str, Any]], message: str,
+        emit: Callable[[str], None] | None,
+    ) -> tuple[str, bool, Verdict, int | None]:  # fmt: skip
         """The opening + the model's continuation (and its new-token count when known); when streaming, text goes
-        out sentence by sentence and only while it stays grounded."""
+        out sentence by sentence and only while it stays faithful."""
         assert self.llm is not None
         if emit is None:
             answer = self.llm.invoke(prompt, stop=STOP)
             text = _clean(opening + str(answer.content))
-            return text, False, check(text, evidence, self.brands), answer.response_metadata.get("new_tokens")
+            verdict = self.checker.check(text, calls, message)
+            return text, False, verdict, answer.response_metadata.get("new_tokens")
         text, sent = opening, 0
         for chunk in self._stream(prompt):
             text += chunk
             if re.search(r"[.!?\n]\s*$", text):
-                verdict = check(_clean(text), evidence, self.brands)
+                verdict = self.checker.check(_clean(text), calls, message)
                 if not verdict.ok:
                     return _clean(text), sent > 0, verdict, None
                 emit(text[sent:])
                 sent = len(text)
         text = _clean(text)
-        verdict = check(text, evidence, self.brands)
+        verdict = self.checker.check(text, calls, message)
         if verdict.ok and len(text) > sent:
             emit(text[sent:])
             sent = len(text)
@@ -259,6 +309,20 @@ def _opening(calls: list[dict[str, Any]]) -> str:
     if name == "policy_answer":
         return "According to our policy,"
     return "Sorry,"
+
+
+def _compare_found(toolbox: ToolBox, message: str) -> None:
+    """Compare the products a search just found: the n cheapest when asked for and when prices exist, else the top n."""
+    products = toolbox.state.last_products
+    count = _HOW_MANY.search(message)
+    n = _COUNT[count.group(1).lower()] if count else 2
+    if len(products) < 2:
+        return
+    asked_cheapest = bool(_CHEAPEST.search(message))
+    chosen = products
+    if asked_cheapest and render.priced(products):
+        chosen = sorted((p for p in products if p.get("price") is not None), key=lambda p: float(p["price"]))
+    toolbox.call("compare_products", {"product_ids": [p["id"] for p in chosen[:n]], "cheapest": asked_cheapest})
 
 
 def _ms(started: float) -> float:

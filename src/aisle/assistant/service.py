@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aisle.assistant.agent import Agent, tool_call_summary
+from aisle.assistant.carried import CatalogueKinds
 from aisle.assistant.catalog_port import ProductSearch
+from aisle.assistant.extractive import SentencePicker
+from aisle.assistant.faithfulness import FaithfulnessChecker
 from aisle.assistant.intents import IntentClassifier
 from aisle.assistant.llm import OpenAIChatModel, create_chat_model
 from aisle.assistant.memory import SessionStore
@@ -41,6 +44,7 @@ class ChatReply:
     guard: dict[str, Any] = field(default_factory=dict)  # llm used, fallback, the guard's problems
     timings_ms: dict[str, float] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list, repr=False)  # full tool records (eval, debugging)
+    citations: list[str] = field(default_factory=list)  # the policy sections a reply quotes (heading paths)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,7 @@ class ChatReply:
             "intent": self.intent,
             "guard": self.guard,
             "timings_ms": self.timings_ms,
+            "citations": self.citations,
         }
 
 
@@ -70,13 +75,16 @@ def validate_message(message: Any) -> str:
 
 class Assistant:
     def __init__(self, settings: Settings, *, pipeline: Any, orders: OrderStore, sessions: SessionStore,
-                 policies: PolicyIndex, driver: Router | Agent) -> None:  # fmt: skip
+                 policies: PolicyIndex, driver: Router | Agent,
+                 kinds: CatalogueKinds | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.pipeline = pipeline
         self.orders = orders
         self.sessions = sessions
         self.policies = policies
         self.driver = driver
+        self.kinds = kinds
+        self.picker = SentencePicker(policies)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, pipeline: Any = None, **components: Any) -> Assistant:
@@ -92,14 +100,14 @@ class Assistant:
         encoder = create_encoder("minilm", backend=settings.encoder_backend)
         policies = components.get("policies") or PolicyIndex(settings, encoder=encoder)
         llm = components["llm"] if "llm" in components else create_chat_model(settings)
-        brands = _facet(pipeline, "brand")
+        checker = FaithfulnessChecker(encoder, _facet(pipeline, "brand"))
         driver: Router | Agent
         if isinstance(llm, OpenAIChatModel) or (llm is not None and components.get("agent")):
-            driver = Agent(llm, brands)
+            driver = Agent(llm, checker)
         else:
             classifier = components.get("classifier") or IntentClassifier.load_or_train(encoder, settings.models_dir)
             colours = _facet(pipeline, "colour")
-            driver = Router(classifier, llm, brands, settings.assistant_guard_retries, colours)
+            driver = Router(classifier, llm, checker, settings.assistant_guard_retries, colours)
         return cls(
             settings,
             pipeline=pipeline,
@@ -107,6 +115,7 @@ class Assistant:
             sessions=components.get("sessions") or SessionStore.open(settings),
             policies=policies,
             driver=driver,
+            kinds=_kinds(pipeline, encoder),
         )
 
     def warm_up(self) -> None:
@@ -147,7 +156,8 @@ class Assistant:
         started = time.perf_counter()
         text = validate_message(message)
         session_id, state = self.sessions.resume(session_id, user)
-        toolbox = ToolBox(self.pipeline, self.orders, self.policies, state, user=user)
+        toolbox = ToolBox(self.pipeline, self.orders, self.policies, state, user=user, kinds=self.kinds,
+                          picker=self.picker)  # fmt: skip
         if isinstance(self.driver, Agent):
             turn: Turn = self.driver.run(text, toolbox, self.sessions.history(session_id))
             if emit is not None:
@@ -162,7 +172,7 @@ class Assistant:
         log.info("turn %s intent=%s tools=%s grounded=%s %.0f ms", session_id, turn.intent,
                  [c["name"] for c in calls], turn.grounded, elapsed)  # fmt: skip
         return ChatReply(turn.reply, products, calls, turn.grounded, session_id, turn.intent, turn.guard,
-                         {**turn.timings_ms, "total": elapsed}, turn.calls)  # fmt: skip
+                         {**turn.timings_ms, "total": elapsed}, turn.calls, _citations(turn.calls))  # fmt: skip
 
 
 def _products(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,6 +191,19 @@ def _open_pipeline(settings: Settings) -> Any:
         return SearchPipeline.open(settings.collection, settings)
     except CollectionError as exc:
         log.warning("no product search: %s", exc)
+        return None
+
+
+def _citations(calls: list[dict[str, Any]]) -> list[str]:
+    quotes = [c["result"].get("quote") for c in calls if c["name"] == "policy_answer"]
+    return [q["title"] for q in quotes if q]
+
+
+def _kinds(pipeline: ProductSearch | None, encoder: Any) -> CatalogueKinds | None:
+    try:
+        return CatalogueKinds.of(pipeline, encoder)
+    except Exception as exc:  # without it the assistant still searches; it cannot say "we don't carry that"
+        log.warning("no catalogue kinds: %s", exc)
         return None
 
 

@@ -33,6 +33,13 @@ _MAX = re.compile(rf"\b(?:{_UPPER})\s+{_CURRENCY}{_NUMBER}", re.I)
 _MIN = re.compile(rf"\b(?:over|above|more than|at least|min(?:imum)?|from)\s+{_CURRENCY}{_NUMBER}", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_CURRENCY}{_NUMBER}\s*(?:and|-|to)\s*{_CURRENCY}{_NUMBER}", re.I)
 _ORDER_NUMBER = re.compile(r"\border\s*(?:number|no\.?|#)?\s*#?\s*(\d{4,8})\b", re.IGNORECASE)
+_GENDER = {
+    "women": "Women", "woman": "Women", "ladies": "Women", "female": "Women", "girls": "Girls", "men": "Men",
+    "man": "Men", "mens": "Men", "gents": "Men", "male": "Men", "boys": "Boys", "unisex": "Unisex",
+}  # fmt: skip
+_GENDER_WORD = re.compile(r"\b(" + "|".join(_GENDER) + r")(?:'s)?\b", re.IGNORECASE)
+_MORE = re.compile(r"\b(show|see|give|any|got)\s+(me\s+)?(some\s+)?more\b|\bmore (options|results|of them)\b|"
+                   r"^\s*more\b|\bnext (page|ones?|results)\b|\bwhat else\b", re.IGNORECASE)  # fmt: skip
 _REASON = re.compile(r"\b(?:because|since|as|reason:?)\s+(.{3,120})", re.IGNORECASE)
 _FILLER = re.compile(
     r"\b(?:please|pls|can you|could you|i want|i need|i'm looking for|im looking for|i am looking for|looking for|"
@@ -49,6 +56,8 @@ class Slots:
     price_min: float | None = None
     price_max: float | None = None
     colour: str | None = None
+    gender: str | None = None
+    more: bool = False  # "show more": the next results of the last search
     reason: str | None = None
     query: str = ""
     extra: dict[str, str] = field(default_factory=dict)
@@ -57,6 +66,7 @@ class Slots:
         out: dict[str, object] = {
             "order_id": self.order_id, "email": "[email]" if self.email else None, "refs": list(self.refs),
             "price_min": self.price_min, "price_max": self.price_max, "colour": self.colour,
+            "gender": self.gender, "more": self.more or None,
         }  # fmt: skip
         return {k: v for k, v in out.items() if v not in (None, [])}
 
@@ -94,6 +104,7 @@ def extract(text: str, colours: Iterable[str] = COLOURS) -> Slots:
         if low := _MIN.search(text):
             price_min = _amount(low.group(1))
     reason = _REASON.search(text)
+    gender = _GENDER_WORD.search(text)
     query = EMAIL.sub(" ", text)
     query = ORDER_ID.sub(" ", query)
     for pattern in (_BETWEEN, _MAX, _MIN, _REF):
@@ -107,6 +118,8 @@ def extract(text: str, colours: Iterable[str] = COLOURS) -> Slots:
         price_min=price_min,
         price_max=price_max,
         colour=find_colour(text, colours),
+        gender=_GENDER[gender.group(1).lower()] if gender else None,
+        more=bool(_MORE.search(text)),
         reason=reason.group(1).strip(" .!") if reason else None,
         query=query,
     )

@@ -15,7 +15,9 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from aisle.assistant.carried import CatalogueKinds
 from aisle.assistant.catalog_port import ProductSearch
+from aisle.assistant.extractive import SentencePicker, expand
 from aisle.assistant.memory import SessionState
 from aisle.assistant.orders import OrderStore, normalise_order_id
 from aisle.assistant.policies import PolicyIndex
@@ -48,9 +50,11 @@ def compact(hit: dict[str, Any], with_description: bool = False) -> dict[str, An
 class SearchArgs(BaseModel):
     query: str = Field(description="What the shopper is looking for, in a few words.")
     colour: str | None = Field(default=None, description="A colour to filter on, e.g. Blue.")
+    gender: str | None = Field(default=None, description="Men, Women, Boys, Girls or Unisex.")
     max_price: float | None = Field(default=None, description="Highest price.")
     min_price: float | None = Field(default=None, description="Lowest price.")
     top_k: int = Field(default=5, ge=1, le=20)
+    more: bool = Field(default=False, description="The next results of the last search ('show more').")
 
 
 class ProductArgs(BaseModel):
@@ -59,6 +63,7 @@ class ProductArgs(BaseModel):
 
 class CompareArgs(BaseModel):
     product_ids: list[str] = Field(description="Two to four product ids from earlier results.", min_length=2)
+    cheapest: bool = Field(default=False, description="The customer asked which is cheapest.")
 
 
 class RecommendArgs(BaseModel):
@@ -87,34 +92,56 @@ class ToolBox:
     policies: PolicyIndex
     state: SessionState
     user: str | None = None
+    kinds: CatalogueKinds | None = None  # what the catalogue carries ("we don't carry that")
+    picker: SentencePicker | None = None  # the extractive policy answer
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     # -- tool bodies ---------------------------------------------------------------------------------------
-    def search_products(self, query: str, colour: str | None = None, max_price: float | None = None,
-                        min_price: float | None = None, top_k: int = 5) -> dict[str, Any]:  # fmt: skip
+    def search_products(self, query: str, colour: str | None = None, gender: str | None = None,
+                        max_price: float | None = None, min_price: float | None = None, top_k: int = 5,
+                        more: bool = False) -> dict[str, Any]:  # fmt: skip
         from aisle.pipeline.request import SearchRequest
 
         if self.pipeline is None:
             return {"products": [], "error": "no product catalogue is available"}
+        shown: list[str] = []
+        if more and self.state.last_query:  # the next page of the last search, with its filters
+            query, last = self.state.last_query, self.state.last_filters
+            colour, gender = last.get("colour"), last.get("gender")
+            min_price, max_price = last.get("min_price"), last.get("max_price")
+            shown = list(last.get("shown", []))
         fields = self.pipeline.filter_fields
         filters: dict[str, Any] = {}
         text = query.strip() or (colour or "") or "products"
-        if colour:
-            if "colour" in fields:
-                filters["colour"] = colour.title()
-            elif colour.lower() not in text.lower():
-                text = f"{colour} {text}"
+        for name, value in (("colour", colour), ("gender", gender)):
+            if not value:
+                continue
+            if name in fields:
+                filters[name] = value.title()
+            elif value.lower() not in text.lower():
+                text = f"{value} {text}"
         if (min_price is not None or max_price is not None) and "price" in fields:
             filters["price"] = (min_price, max_price)
-        response = self.pipeline.search(SearchRequest(query=text, user=self.user, filters=filters, top_k=top_k))
+        wanted = top_k + len(shown)
+        response = self.pipeline.search(SearchRequest(query=text, user=self.user, filters=filters, top_k=wanted))
         if not response.results and "colour" in filters:  # a colour the catalogue lacks for this query
+            relaxed = {k: v for k, v in filters.items() if k != "colour"}
             response = self.pipeline.search(
-                SearchRequest(query=f"{colour} {text}", user=self.user, filters={}, top_k=top_k)
+                SearchRequest(query=f"{colour} {text}", user=self.user, filters=relaxed, top_k=wanted)
             )
-        products = [compact(h) for h in response.results]
+        hits = [h for h in response.results if str(h.get("id") or h.get("product_id")) not in shown][:top_k]
+        result: dict[str, Any] = {"query": text, "filters": {k: list(v) if isinstance(v, tuple) else v
+                                                            for k, v in filters.items()}}  # fmt: skip
+        coverage = self.kinds.coverage(query, response.results[:10]) if self.kinds and not more else None
+        if coverage is not None and coverage.missing:
+            result |= {"products": [], "not_carried": coverage.missing, "closest": coverage.closest}
+            return result
+        products = [compact(h) for h in hits]
+        result["products"], result["more"] = products, more
         self.state.last_products, self.state.last_query, self.state.focus = products, text, None
-        return {"query": text, "filters": {k: list(v) if isinstance(v, tuple) else v for k, v in filters.items()},
-                "products": products}  # fmt: skip
+        self.state.last_filters = {"colour": colour, "gender": gender, "min_price": min_price, "max_price": max_price,
+                                   "shown": shown + [p["id"] for p in products]}  # fmt: skip
+        return result
 
     def _records(self, product_ids: list[str]) -> list[dict[str, Any]]:
         if self.pipeline is None:
@@ -129,11 +156,11 @@ class ToolBox:
         self.state.focus = {k: v for k, v in product.items() if k != "description"}
         return {"products": [product]}
 
-    def compare_products(self, product_ids: list[str]) -> dict[str, Any]:
-        products = [compact(r, with_description=True) for r in self._records(product_ids)]
+    def compare_products(self, product_ids: list[str], cheapest: bool = False) -> dict[str, Any]:
+        products = [compact(r) for r in self._records(product_ids)]
         priced = [p for p in products if p.get("price") is not None]
-        cheapest = min(priced, key=lambda p: p["price"])["id"] if len(priced) >= 2 else None
-        return {"products": products, "cheapest": cheapest}
+        lowest = min(priced, key=lambda p: p["price"])["id"] if len(priced) >= 2 else None
+        return {"products": products, "cheapest": lowest, "asked_cheapest": cheapest}
 
     def recommend_for_me(self, query: str | None = None) -> dict[str, Any]:
         theme = query or self.state.last_query or "popular products"
@@ -169,8 +196,14 @@ class ToolBox:
         return {"found": True, "return": self.orders.start_return(order, reason)}
 
     def policy_answer(self, question: str) -> dict[str, Any]:
-        sections = self.policies.answer(question, top_k=2)
-        return {"sections": [{**s, "text": neutralise(s["text"])} for s in sections]}
+        """The best sections (hybrid retrieval) and the extractive answer: the sentences quoted, and their section."""
+        sections = self.policies.answer(expand(question))
+        quote = (self.picker or SentencePicker(self.policies)).pick(question, sections)
+        if quote is None:
+            return {"sections": [], "quote": None}
+        section = self.policies.by_key[quote.key]
+        used = {"doc": section.doc, "title": section.title, "text": neutralise(section.text), "key": section.key}
+        return {"sections": [used], "quote": quote.to_json()}
 
     # -- LangChain tools -----------------------------------------------------------------------------------
     def tools(self) -> list[BaseTool]:

@@ -1,0 +1,126 @@
+"""Extractive policy answers: the sentence(s) of the retrieved sections that answer the question, quoted with
+their heading path. The facts come verbatim from the policy; no model words them.
+
+A sentence's score is its cosine to the question (MiniLM) plus the IDF-weighted share of the question's terms
+it contains (BM25's stems), plus a small prior for the section's retrieval rank."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from aisle.assistant.policies import PolicyIndex
+from aisle.encoders.sparse import tokenize
+
+MAX_QUOTED = 3  # a longer section is quoted by its best sentences, in the document's order
+RANK_PRIOR = 0.15
+NEGATION_BONUS = 0.2  # "which items can't be returned": the sentences that say what cannot be
+TOPIC_BONUS = 0.2  # for sentences of the document the question names ("return policy", "shipping")
+LEAD_BONUS = 0.1  # and for its first section, the general rule ("return policy for shoes": the return window)
+_YES_NO = re.compile(r"^\s*(can|could|may|do|does|is|are|will|would)\b", re.IGNORECASE)
+_NEGATIVE = re.compile(r"\b(not|no|never|cannot|can't|don't|doesn't|won't|isn't|aren't|\w+n't)\b", re.IGNORECASE)
+# words every policy question shares: they say nothing about which sentence answers it
+_TOPIC_WORDS = frozenset(tokenize("can i you your my me we policy shop aisle please"))
+# customers' words for what the policy documents name otherwise
+_SYNONYMS = (
+    (r"\bcod\b|\bcash\b", "cash on delivery"), (r"\bmoney back\b|\breimburse\w*", "refund"),
+    (r"\bperfumes?\b|\bscents?\b|\bcolognes?\b|\bdeodorants?\b", "fragrances"),
+    (r"\bswim\w*|\bbikinis?\b", "swimwear"), (r"\bunderwear\b|\bbras?\b|\bboxers\b|\blingerie\b", "innerwear"),
+    (r"\bmake-?up\b|\blipsticks?\b", "cosmetics"), (r"\bcouriers?\b|\bdelivery partners?\b", "carriers"),
+    (r"\babroad\b|\boverseas\b|\binternational\w*|\boutside india\b", "ship internationally"),
+    (r"\bsend (it |them )?back\b", "return"), (r"\bdelivery charges?\b|\bpostage\b", "shipping costs"),
+    (r"\bpay(ing)? (by|with|using|via|in)\b", "payment methods"), (r"\bpick-?ups?\b", "courier picks the parcel up"),
+    (r"\binspect\w*", "quality check"), (r"\bdropped\b|\bcracked\b|\bsmashed\b|\bspilled\b", "accidental damage"),
+    (r"\binstal+ments?\b", "EMI"), (r"\bvouchers?\b", "gift cards"),
+)  # fmt: skip
+
+
+def expand(question: str) -> str:
+    """The question with the policy documents' own words added for the customers' synonyms."""
+    question = question.replace("\u2019", "'")
+    added = [words for pattern, words in _SYNONYMS if re.search(pattern, question, re.IGNORECASE)]
+    return f"{question} ({', '.join(added)})" if added else question
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The answer: the section it comes from, the sentences quoted, and a yes/no when the question asks one and
+    the quoted sentence names what it asks about."""
+
+    key: str
+    title: str
+    sentences: list[str]
+    answer: str | None  # "yes", "no" or None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "title": self.title, "sentences": self.sentences, "answer": self.answer}
+
+
+class SentencePicker:
+    def __init__(self, index: PolicyIndex) -> None:
+        self.index = index
+
+    @cached_property
+    def _idf(self) -> dict[str, float]:
+        sentences = [s for section in self.index.sections for s in section.sentences]
+        counts = Counter(stem for s in sentences for stem in set(tokenize(s)))
+        return {stem: math.log(1 + len(sentences) / n) for stem, n in counts.items()}
+
+    def _lexical(self, question_stems: set[str], text: str) -> float:
+        weight = {s: self._idf[s] for s in question_stems if s in self._idf}  # words the policies never use: none
+        if not weight:
+            return 0.0
+        present = set(tokenize(text))
+        return sum(w for s, w in weight.items() if s in present) / sum(weight.values())
+
+    def pick(self, question: str, sections: list[dict[str, Any]]) -> Quote | None:
+        """The best sentence(s) among `sections` (as `PolicyIndex.answer` returns them, best first)."""
+        if not sections:
+            return None
+        question = expand(question)
+        stems = set(tokenize(question)) - _TOPIC_WORDS or set(tokenize(question))
+        query = self.index.query_vector(question)
+        negative = bool(_NEGATIVE.search(question))
+        topics = {s.doc for s in self.index.sections if set(tokenize(s.title.split(" / ")[0])) & stems}
+        leads = {doc: next(s for s in self.index.sections if s.doc == doc) for doc in topics}
+        keys = [str(hit.get("key")) for hit in sections]
+        keys += [lead.key for lead in leads.values() if lead.key not in keys]
+        scored: list[tuple[float, str, int]] = []
+        for rank, key in enumerate(keys):
+            section = self.index.by_key.get(key)
+            if section is None:
+                continue
+            vectors = self.index.sentence_vectors[section.key]
+            cosines = vectors @ query
+            heading = section.title.split(" / ")[-1]
+            for position, sentence in enumerate(section.sentences):
+                lexical = self._lexical(stems, f"{heading}. {sentence}")
+                score = float(cosines[position]) + lexical - RANK_PRIOR * rank
+                score += NEGATION_BONUS * (negative and bool(_NEGATIVE.search(sentence)))
+                score += TOPIC_BONUS * (section.doc in topics) + LEAD_BONUS * (leads.get(section.doc) is section)
+                scored.append((score, section.key, position))
+        if not scored:
+            return None
+        scored.sort(key=lambda s: -s[0])
+        _, key, position = scored[0]
+        section = self.index.by_key[key]
+        if len(section.sentences) <= MAX_QUOTED:  # sections are short: the whole rule, with its conditions
+            sentences = section.sentences
+        else:
+            ranked = [p for _, k, p in scored if k == key][:MAX_QUOTED]
+            sentences = [section.sentences[i] for i in sorted(ranked)]
+        return Quote(key, section.title, sentences, _yes_no(question, section.sentences[position], stems))
+
+
+def _yes_no(question: str, sentence: str, stems: set[str]) -> str | None:
+    """\"no\" when a yes/no question's own subject is named in a negative sentence, "yes" in a positive one."""
+    if not _YES_NO.search(question) or re.search(r"\d", question):
+        return None  # a number in the question ("COD for 15000?") needs a comparison this rule does not make
+    subject = stems - set(tokenize("ship deliver pay refund warranty cover available accept take offer"))
+    if not subject or not subject & set(tokenize(sentence)):
+        return None
+    return "no" if _NEGATIVE.search(sentence) else "yes"

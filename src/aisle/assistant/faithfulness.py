@@ -1,0 +1,171 @@
+"""The faithfulness check run on every reply: each factual claim must be supported by this turn's tool output.
+
+Claims are found by rules, not by asking a model:
+- exact values (prices, counts, order ids and states, stock, product and brand names): `guard.check`;
+- numbers with their units ("5 to 7 business days", "149 INR", "12 months"): the same number and unit must
+  stand in the source sentence that supports the reply's sentence, not merely somewhere in the tool output;
+- every other sentence that says something (its content words are not all chat words: "here is what I found"
+  says nothing): a source sentence must support it, lexically (the share of its content stems found in one
+  source sentence) or by MiniLM cosine, with the same polarity (a "not", "no", "cannot" on both sides or on
+  neither) and its numbers in that sentence. Thresholds: `benchmarks/faithfulness.py` calibrates them.
+
+The sources are the tool results as sentences (the rendered product and order lines, the policy sections'
+sentences), plus the customer's own message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aisle.assistant import render
+from aisle.assistant.guard import Evidence, check
+from aisle.assistant.policies import split_sentences
+from aisle.encoders.sparse import tokenize
+
+LEXICAL_SUPPORT = 0.8  # share of a claim's content stems that one source sentence must hold ...
+COSINE_SUPPORT = 0.86  # ... or the MiniLM cosine between the two sentences
+_CHAT = """here is are what found find i we you your our it this that these those there sure happy glad help
+    great good let me know anything else can could would like see look options option pick picks top following
+    policy policies says say said according answer question information info detail details quote quoted source
+    yes no hello hi thanks thank sorry shop aisle store also just below above result results show shown item items
+    products product one two three four five first second third side by"""
+CHAT_STEMS = frozenset(tokenize(_CHAT))
+_NEGATION = re.compile(r"\b(not|no|never|cannot|none|nothing|without|\w+n't)\b", re.IGNORECASE)
+_UNIT = (r"business days?|days?|weeks?|months?|years?|hours?|minutes?|inr|rs\.?|rupees|₹|%|percent|pm|am|"
+         r"gbp|usd|eur|pounds|dollars|euros")  # fmt: skip
+_NUMBER_WITH_UNIT = re.compile(
+    rf"(?:(?:₹|rs\.?|inr)\s*)?\d[\d,]*(?:\.\d+)?(?:\s*(?:to|-|–|or)\s*\d[\d,]*(?:\.\d+)?)?\s*(?:{_UNIT})\b",
+    re.IGNORECASE,
+)
+_LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+_QUOTES = re.compile(r"[\"“”]")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """`ok` when every claim found is supported; `problems` say which were not; `claims` counts those checked."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    claims: int = 0
+
+
+def _norm(text: str) -> str:
+    return " ".join(_QUOTES.sub("", text).lower().replace("\u2019", "'").split())
+
+
+def unit_claims(text: str) -> set[str]:
+    """The numbers with units in `text`, normalised ("5 to 7 business days", "149 inr")."""
+    out = set()
+    for match in _NUMBER_WITH_UNIT.finditer(text):
+        value = _norm(match.group()).replace(",", "").replace("–", "to").replace(" - ", " to ")
+        out.add(re.sub(r"\bdays?\b", "days", value))
+    return out
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+
+
+def source_sentences(calls: Sequence[dict[str, Any]], message: str = "") -> list[str]:
+    """What this turn's tools said, as sentences: rendered fact lines and whole policy sentences."""
+    out: list[str] = []
+    for call in calls:
+        result = call["result"]
+        if call["name"] == "policy_answer":
+            for section in result.get("sections", []):
+                out.append(section["title"])
+                out.extend(split_sentences(section["text"]))
+        else:
+            for line in render.facts(call):
+                out.extend(split_sentences(line) or [line])
+                out.append(line)
+        for note in result.get("notes", []) or []:
+            out.append(str(note))
+    out.extend(split_sentences(message))
+    return [s for s in dict.fromkeys(out) if s.strip()]
+
+
+def reply_sentences(reply: str) -> list[str]:
+    out = []
+    for line in reply.splitlines():
+        line = _LIST_MARKER.sub("", line).strip()
+        if line:
+            out.extend(split_sentences(line) or [line])
+    return out
+
+
+class FaithfulnessChecker:
+    """Checks a reply against the tool calls of its turn. `encoder` (MiniLM) is optional: without it only the
+    lexical test can support a sentence, which is stricter, never looser."""
+
+    def __init__(self, encoder: Any = None, brands: Iterable[str] = (), *, lexical: float = LEXICAL_SUPPORT,
+                 cosine: float = COSINE_SUPPORT) -> None:  # fmt: skip
+        self.encoder = encoder
+        self.brands = list(brands)
+        self.lexical, self.cosine = lexical, cosine
+
+    def check(self, reply: str, calls: Sequence[dict[str, Any]], message: str = "") -> Verdict:
+        evidence = Evidence.of([c["result"] for c in calls], message)
+        problems = list(check(reply, evidence, self.brands).problems)
+        sources = source_sentences(calls, message)
+        normalised = {_norm(s) for s in sources}
+        claims = 0
+        pending: list[tuple[str, set[str]]] = []
+        for sentence in reply_sentences(reply):
+            if _norm(sentence) in normalised:
+                claims += 1
+                continue  # a tool output line, verbatim
+            stems = _content_stems(sentence)
+            has_claim = bool(stems) or bool(_NEGATION.search(sentence)) or bool(unit_claims(sentence))
+            if not has_claim:
+                continue
+            claims += 1
+            pending.append((sentence, stems))
+        if pending:
+            problems += self._support(pending, sources)
+        return Verdict(not problems, list(dict.fromkeys(problems)), claims)
+
+    def _support(self, pending: list[tuple[str, set[str]]], sources: list[str]) -> list[str]:
+        """Problems for the sentences no source supports: lexically first, then (only for those left) by cosine."""
+        pairs = [(source, _content_stems(source)) for source in sources]
+        left = [(s, stems) for s, stems in pending if not any(self._supports(s, stems, *pair, None) for pair in pairs)]
+        cosines = self._cosines([s for s, _ in left], sources) if left else None
+        problems = []
+        for row, (sentence, stems) in enumerate(left):
+            if cosines is None or not any(
+                self._supports(sentence, stems, *pair, float(cosines[row, col])) for col, pair in enumerate(pairs)
+            ):
+                problems.append(f"unsupported claim: {sentence!r}")
+        return problems
+
+    def _supports(self, sentence: str, stems: set[str], source: str, source_stems: set[str],
+                  cosine: float | None) -> bool:  # fmt: skip
+        lexical = len(stems & source_stems) / len(stems) if stems else 1.0
+        if lexical < self.lexical and (cosine is None or cosine < self.cosine):
+            return False
+        if bool(_NEGATION.search(sentence)) != bool(_NEGATION.search(source)):
+            return False
+        if not unit_claims(sentence) <= unit_claims(source):
+            return False
+        return _numbers(sentence) <= _numbers(source) | _small_counts(sentence)
+
+    def _cosines(self, sentences: list[str], sources: list[str]) -> np.ndarray | None:
+        if self.encoder is None or not sources:
+            return None
+        vectors = np.asarray(self.encoder.encode_documents([*sentences, *sources]), dtype=np.float32)
+        return vectors[: len(sentences)] @ vectors[len(sentences) :].T
+
+
+def _content_stems(sentence: str) -> set[str]:
+    """The stems that say something; numbers are left to the exact-value checks."""
+    return {s for s in tokenize(sentence) if s not in CHAT_STEMS and not s.isdigit()}
+
+
+def _small_counts(sentence: str) -> set[str]:
+    """Counts of at most 10 without a unit ("I found 5 options"): the guard checks them against the results."""
+    return {n for n in _numbers(sentence) if n.isdigit() and int(n) <= 10 and not unit_claims(sentence)}
