@@ -32,7 +32,7 @@ _CHAT = """here is are what found find i we you your our it this that these thos
     great good let me know anything else can could would like see look options option pick picks top following
     policy policies says say said according answer question information info detail details quote quoted source
     yes no hello hi thanks thank sorry shop aisle store also just below above result results show shown item items
-    products product one two three four five first second third side by"""
+    products product one two three four five first second third side by from"""
 CHAT_STEMS = frozenset(tokenize(_CHAT))
 _NEGATION = re.compile(r"\b(not|no|never|cannot|none|nothing|without|\w+n't)\b", re.IGNORECASE)
 _UNIT = (r"business days?|days?|weeks?|months?|years?|hours?|minutes?|inr|rs\.?|rupees|₹|%|percent|pm|am|"
@@ -79,7 +79,8 @@ def source_sentences(calls: Sequence[dict[str, Any]], message: str = "") -> list
         if call["name"] == "policy_answer":
             for section in result.get("sections", []):
                 out.append(section["title"])
-                out.extend(split_sentences(section["text"]))
+                for sentence in split_sentences(section["text"]):
+                    out += [sentence, f"{section['title']}: {sentence}"]  # a quote may carry its heading
         else:
             for line in render.facts(call):
                 out.extend(split_sentences(line) or [line])

@@ -37,6 +37,8 @@ class SessionState:
     order_id: str | None = None
     verified_orders: list[str] = field(default_factory=list)
     focus: dict[str, Any] | None = None  # the product "it" refers to
+    last_intent: str | None = None
+    last_question: str = ""  # the last policy question ("and express?" continues it)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,8 @@ class SessionState:
             "order_id": self.order_id,
             "verified_orders": self.verified_orders,
             "focus": self.focus,
+            "last_intent": self.last_intent,
+            "last_question": self.last_question,
         }
 
     @classmethod

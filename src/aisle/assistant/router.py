@@ -19,6 +19,7 @@ from aisle.assistant.llm import cut_at_stop
 from aisle.assistant.memory import SessionState
 from aisle.assistant.slots import COLOURS, Slots, extract, resolve_refs
 from aisle.assistant.tools import ToolBox
+from aisle.assistant.topics import reroute
 
 SYSTEM = (
     "You are a friendly shop assistant for aisle, an online fashion store. Answer in one short sentence. Use only "
@@ -31,21 +32,13 @@ _FOLLOW = """does do it its come comes in is are there this that one ones what a
 _FOLLOW_WORDS = frozenset(_FOLLOW.split())
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price)\b", re.IGNORECASE)
 _ALL_OF_THEM = re.compile(r"\b(all|cheapest|best)\b", re.IGNORECASE)  # else "compare them": the top two
-# a policy question names a policy topic; "do you sell laptops?" names none and is a product question
-POLICY_TOPIC = re.compile(
-    r"\b(return\w*|refund\w*|exchang\w*|send (it |them )?back|money back|ship\w*|deliver\w*|dispatch\w*|courier\w*|"
-    r"pick-?up|track\w*|postage|warrant\w*|guarantee\w*|repair\w*|defect\w*|broken|damage\w*|pay\w*|card|cards|"
-    r"upi|cod|cash|emi|instal\w*|wallet\w*|net banking|gift cards?|privacy|personal data|my data|data|transcripts?|"
-    r"gdpr|delete my|policy|policies|fees?|charges?|cost of shipping|international\w*|abroad|overseas|pin ?code)\b",
-    re.IGNORECASE,
-)
 _CHEAPEST = re.compile(r"\b(cheapest|lowest[- ]priced|least expensive|most affordable)\b", re.IGNORECASE)
 _COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|side by side)\b", re.IGNORECASE)
 _COUNT = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
 _HOW_MANY = re.compile(r"\b(two|three|four|[234])\b", re.IGNORECASE)
 _QUESTION = re.compile(r"^\s*(can|could|may|how|what|when|is|are|do|does|will|which)\b|\?\s*$", re.IGNORECASE)
 STOP = ["\n", ". ", "! ", "? "]  # the model writes one lead sentence; the grounded listing follows it
-ASK_ORDER = "Please give me the order id (like ORD-1001) and the e-mail address used for the order."
+ASK_ORDER = "Please give me the order id (it starts with ORD-) and the e-mail address used for the order."
 
 
 @dataclass
@@ -93,6 +86,7 @@ class Router:
         self.classifier = classifier
         self.llm = llm
         self.checker = checker
+        self.brands = list(checker.brands)
         self.guard_retries = guard_retries
         self.colours = sorted({*COLOURS, *(colours or [])}, key=len, reverse=True)
 
@@ -109,8 +103,7 @@ class Router:
             intent = "order_status"
         elif intent == "start_return" and not state.order_id and _QUESTION.search(message):
             intent = "policy_answer"  # "can I return it if I don't like it?" with no order in view
-        if intent == "policy_answer" and not POLICY_TOPIC.search(message):
-            intent = "search_products"  # a product question is never answered with a policy
+        intent = reroute(intent, message, slots, state.last_intent, self.brands)
         if slots.more and state.last_query and intent not in ("order_status", "start_return", "policy_answer"):
             return prediction, slots, "search_products"
         if intent in ("product_details", "compare_products") and not state.last_products and not state.focus:
@@ -171,7 +164,8 @@ class Router:
                 return [("start_return", {"order_id": order_id, "email": slots.email, "reason": slots.reason})]
             return [("order_status", {"order_id": order_id, "email": slots.email})]
         if intent == "policy_answer":
-            return [("policy_answer", {"question": message})]
+            elliptic = state.last_intent == "policy_answer" and len(message.split()) <= 5 and state.last_question
+            return [("policy_answer", {"question": f"{state.last_question} {message}" if elliptic else message})]
         return []
 
     # -- replying ------------------------------------------------------------------------------------------
@@ -202,6 +196,7 @@ class Router:
                 turn.timings_ms["write"] = _ms(started)
         if emit is not None and not turn.guard.get("streamed"):
             emit(turn.reply)
+        toolbox.state.last_intent = intent
         return turn
 
     def _write(self, message: str, intent: str, calls: list[dict[str, Any]],

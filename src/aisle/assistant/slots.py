@@ -38,8 +38,11 @@ _GENDER = {
     "man": "Men", "mens": "Men", "gents": "Men", "male": "Men", "boys": "Boys", "unisex": "Unisex",
 }  # fmt: skip
 _GENDER_WORD = re.compile(r"\b(" + "|".join(_GENDER) + r")(?:'s)?\b", re.IGNORECASE)
-_MORE = re.compile(r"\b(show|see|give|any|got)\s+(me\s+)?(some\s+)?more\b|\bmore (options|results|of them)\b|"
-                   r"^\s*more\b|\bnext (page|ones?|results)\b|\bwhat else\b", re.IGNORECASE)  # fmt: skip
+_MORE = re.compile(
+    r"\b(show|see|give|any|got)\s+(me\s+)?(some\s+)?more\b|\bmore (options|results|of them)\b|"
+    r"^\s*more\s*(please|options|results)?\s*[.!?]*\s*$|\bnext (page|ones?|results)\b|\bwhat else\b",
+    re.IGNORECASE,
+)
 _REASON = re.compile(r"\b(?:because|since|as|reason:?)\s+(.{3,120})", re.IGNORECASE)
 _FILLER = re.compile(
     r"\b(?:please|pls|can you|could you|i want|i need|i'm looking for|im looking for|i am looking for|looking for|"

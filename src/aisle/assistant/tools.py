@@ -197,6 +197,7 @@ class ToolBox:
 
     def policy_answer(self, question: str) -> dict[str, Any]:
         """The best sections (hybrid retrieval) and the extractive answer: the sentences quoted, and their section."""
+        self.state.last_question = question
         sections = self.policies.answer(expand(question))
         quote = (self.picker or SentencePicker(self.policies)).pick(question, sections)
         if quote is None:
