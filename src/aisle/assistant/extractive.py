@@ -18,10 +18,12 @@ from aisle.encoders.sparse import tokenize
 
 MAX_QUOTED = 3  # a longer section is quoted by its best sentences, in the document's order
 RANK_PRIOR = 0.15
+HEADING_WEIGHT = 0.0  # the question's cosine to the section's heading
 NEGATION_BONUS = 0.2  # "which items can't be returned": the sentences that say what cannot be
 TOPIC_BONUS = 0.2  # for sentences of the document the question names ("return policy", "shipping")
 LEAD_BONUS = 0.1  # and for its first section, the general rule ("return policy for shoes": the return window)
 _YES_NO = re.compile(r"^\s*(can|could|may|do|does|is|are|will|would)\b", re.IGNORECASE)
+_CANNOT = re.compile(r"\b(can't|cannot|can not|not allowed|won't)\b", re.IGNORECASE)  # "which items can't ..."
 _NEGATIVE = re.compile(r"\b(not|no|never|cannot|can't|don't|doesn't|won't|isn't|aren't|\w+n't)\b", re.IGNORECASE)
 # words every policy question shares: they say nothing about which sentence answers it
 _TOPIC_WORDS = frozenset(tokenize("can i you your my me we policy shop aisle please"))
@@ -84,7 +86,7 @@ class SentencePicker:
         question = expand(question)
         stems = set(tokenize(question)) - _TOPIC_WORDS or set(tokenize(question))
         query = self.index.query_vector(question)
-        negative = bool(_NEGATIVE.search(question))
+        negative = bool(_CANNOT.search(question))
         topics = {s.doc for s in self.index.sections if set(tokenize(s.title.split(" / ")[0])) & stems}
         leads = {doc: next(s for s in self.index.sections if s.doc == doc) for doc in topics}
         keys = [str(hit.get("key")) for hit in sections]
@@ -96,10 +98,11 @@ class SentencePicker:
                 continue
             vectors = self.index.sentence_vectors[section.key]
             cosines = vectors @ query
+            heading_cosine = float(self.index.heading_vectors[section.key] @ query)
             heading = section.title.split(" / ")[-1]
             for position, sentence in enumerate(section.sentences):
                 lexical = self._lexical(stems, f"{heading}. {sentence}")
-                score = float(cosines[position]) + lexical - RANK_PRIOR * rank
+                score = float(cosines[position]) + lexical + HEADING_WEIGHT * heading_cosine - RANK_PRIOR * rank
                 score += NEGATION_BONUS * (negative and bool(_NEGATIVE.search(sentence)))
                 score += TOPIC_BONUS * (section.doc in topics) + LEAD_BONUS * (leads.get(section.doc) is section)
                 scored.append((score, section.key, position))

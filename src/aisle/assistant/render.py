@@ -21,6 +21,11 @@ GREETING = (
 )
 
 
+def which_one(shown: int) -> str:
+    listed = "one product" if shown == 1 else f"{shown} products"
+    return f"I showed {listed}; which one do you mean?" if shown else "Which product do you mean?"
+
+
 def money(value: Any, currency: Any) -> str:
     if value is None:
         return "price not listed"

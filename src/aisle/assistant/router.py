@@ -32,6 +32,7 @@ _FOLLOW = """does do it its come comes in is are there this that one ones what a
 _FOLLOW_WORDS = frozenset(_FOLLOW.split())
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price)\b", re.IGNORECASE)
 _ALL_OF_THEM = re.compile(r"\b(all|cheapest|best)\b", re.IGNORECASE)  # else "compare them": the top two
+_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|them|they)\b", re.IGNORECASE)
 _CHEAPEST = re.compile(r"\b(cheapest|lowest[- ]priced|least expensive|most affordable)\b", re.IGNORECASE)
 _COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|side by side)\b", re.IGNORECASE)
 _COUNT = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4}
@@ -143,7 +144,9 @@ class Router:
         if intent == "product_details":
             if slots.refs and last:
                 picked = resolve_refs(slots.refs, len(last))
-                return [("product_details", {"product_id": last[picked[0] if picked else 0]["id"]})]
+                if not picked:
+                    return []  # "the second one" when one was shown: asked back, not guessed
+                return [("product_details", {"product_id": last[picked[0]]["id"]})]
             target = state.focus or last[0]
             return [("product_details", {"product_id": target["id"]})]
         if intent == "compare_products":
@@ -165,7 +168,11 @@ class Router:
             return [("order_status", {"order_id": order_id, "email": slots.email})]
         if intent == "policy_answer":
             elliptic = state.last_intent == "policy_answer" and len(message.split()) <= 5 and state.last_question
-            return [("policy_answer", {"question": f"{state.last_question} {message}" if elliptic else message})]
+            question = f"{state.last_question} {message}" if elliptic else message
+            product = state.focus or (last[0] if last else None)
+            if product and _PRONOUN.search(message) and product.get("article_type"):
+                question = f"{question} ({product['article_type']})"  # "does it come with a warranty?" - a watch
+            return [("policy_answer", {"question": question})]
         return []
 
     # -- replying ------------------------------------------------------------------------------------------
@@ -189,7 +196,8 @@ class Router:
             turn.calls = toolbox.calls
             turn.timings_ms["tools"] = _ms(started)
             if not turn.calls:
-                turn.reply = ASK_ORDER
+                shown = len(toolbox.state.last_products)
+                turn.reply = ASK_ORDER if intent in ("order_status", "start_return") else render.which_one(shown)
             else:
                 started = time.perf_counter()
                 turn.reply, turn.grounded, turn.guard = self._write(message, intent, turn.calls, emit)

@@ -20,7 +20,7 @@ POLICY_TOPIC = re.compile(
 )
 PRODUCT_ASK = re.compile(
     r"\b(do you (sell|carry|stock|have|do)|have you got|got any|any\b|is there anything|looking for|i'?m after|"
-    r"show me|find me|i (need|want)|buy|shop for|where can i (get|find))\b",
+    r"show me|find me|i (need|want)|buy|shop for|where can i (get|find)|can i (order|get|buy))\b",
     re.IGNORECASE,
 )
 _MY_ORDER = re.compile(r"\bmy (order|parcel|package|delivery|shipment)s?\b", re.IGNORECASE)
