@@ -41,6 +41,7 @@ _NUMBER_WITH_UNIT = re.compile(
     rf"(?:(?:₹|rs\.?|inr)\s*)?\d[\d,]*(?:\.\d+)?(?:\s*(?:to|-|–|or)\s*\d[\d,]*(?:\.\d+)?)?\s*(?:{_UNIT})\b",
     re.IGNORECASE,
 )
+_YES_NO = re.compile(r"\s*(yes|no)\b[.,!:]?\s*", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
 _QUOTES = re.compile(r"[\"“”]")
 
@@ -92,12 +93,30 @@ def source_sentences(calls: Sequence[dict[str, Any]], message: str = "") -> list
 
 
 def reply_sentences(reply: str) -> list[str]:
-    out = []
+    """The reply's sentences; a bare "Yes." or "No." joins the sentence it answers with (it is part of its claim)."""
+    out: list[str] = []
     for line in reply.splitlines():
         line = _LIST_MARKER.sub("", line).strip()
         if line:
             out.extend(split_sentences(line) or [line])
-    return out
+    joined: list[str] = []
+    for sentence in out:
+        if joined and _YES_NO.fullmatch(joined[-1]):
+            joined[-1] = f"{joined[-1]} {sentence}"
+        else:
+            joined.append(sentence)
+    return joined
+
+
+def polarity(sentence: str) -> bool | None:
+    """True when the sentence is negative, False when positive, None when a leading "Yes."/"No." contradicts the
+    rest ("Yes. Swimwear cannot be returned."): no source supports that."""
+    answer = _YES_NO.match(sentence)
+    body = sentence[answer.end() :] if answer else sentence
+    body_negative = bool(_NEGATION.search(body))
+    if answer and (answer.group(1).lower() == "no") != body_negative:
+        return None
+    return body_negative
 
 
 class FaithfulnessChecker:
@@ -149,11 +168,12 @@ class FaithfulnessChecker:
         lexical = len(stems & source_stems) / len(stems) if stems else 1.0
         if lexical < self.lexical and (cosine is None or cosine < self.cosine):
             return False
-        if bool(_NEGATION.search(sentence)) != bool(_NEGATION.search(source)):
+        mine = polarity(sentence)
+        if mine is None or mine != bool(_NEGATION.search(source)):
             return False
         if not unit_claims(sentence) <= unit_claims(source):
             return False
-        return _numbers(sentence) <= _numbers(source) | _small_counts(sentence)
+        return _needs_source(sentence) <= _numbers(source)
 
     def _cosines(self, sentences: list[str], sources: list[str]) -> np.ndarray | None:
         if self.encoder is None or not sources:
@@ -167,6 +187,8 @@ def _content_stems(sentence: str) -> set[str]:
     return {s for s in tokenize(sentence) if s not in CHAT_STEMS and not s.isdigit()}
 
 
-def _small_counts(sentence: str) -> set[str]:
-    """Counts of at most 10 without a unit ("I found 5 options"): the guard checks them against the results."""
-    return {n for n in _numbers(sentence) if n.isdigit() and int(n) <= 10 and not unit_claims(sentence)}
+def _needs_source(sentence: str) -> set[str]:
+    """The numbers a supporting sentence must hold: all, but counts of at most 10 outside a unit ("I found 5
+    options": the guard checks those against the results)."""
+    in_units = {n for claim in unit_claims(sentence) for n in _numbers(claim)}
+    return {n for n in _numbers(sentence) if n in in_units or not (n.isdigit() and int(n) <= 10)}

@@ -124,9 +124,8 @@ class Router:
                                     "max_price": slots.price_max, "min_price": slots.price_min}  # fmt: skip
             residue = _residue(slots)
             if slots.gender and not residue and state.last_query:  # "for women": the last search, refined
-                last = state.last_filters
                 args["query"] = _without_gender(state.last_query)
-                args["colour"] = slots.colour or last.get("colour")
+                args["colour"] = slots.colour or state.last_filters.get("colour")
                 return [("search_products", args)]
             focus = state.focus or (last[(resolve_refs(slots.refs, len(last)) or [0])[0]] if last else None)
             if focus and not residue:  # a follow-up about the product in focus
@@ -236,8 +235,8 @@ class Router:
                 if final.ok:
                     if emit is not None and streamed and listing:
                         emit("\n" + listing)
-                    info = {"llm": True, "attempts": attempt + 1, "streamed": streamed, "new_tokens": tokens,
-                            "claims": final.claims}  # fmt: skip
+                    info: dict[str, Any] = {"llm": True, "attempts": attempt + 1, "streamed": streamed,
+                                            "new_tokens": tokens, "claims": final.claims}  # fmt: skip
                     return reply, True, info
                 verdict = final
             problems = verdict.problems or ["empty reply"]
