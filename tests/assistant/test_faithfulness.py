@@ -81,10 +81,13 @@ def test_supported_policy_claims_pass(checker: FaithfulnessChecker, reply: str, 
 def test_product_claims_are_exact(checker: FaithfulnessChecker) -> None:
     good = "I found 2 options; the top pick is the Titan Men Black Watches, at 1,999.00 INR."
     assert checker.check(good, [PRODUCTS], "black watches").ok
+    two = "The top pick is the Titan Men Black Watches, and the second is the Casio Men Gold Watches."
+    assert checker.check(two, [PRODUCTS], "black watches").ok  # each clause has its own product line
     for bad in (
         "The Titan Men Black Watches costs 999.00 INR.",
         "The Nike Air Zoom is also in stock.",
         "The Titan Men Black Watches is perfect for a summer wedding on the beach.",
+        "The top pick is the Titan Men Black Watches, and the second is a waterproof diving computer.",
     ):
         assert not checker.check(bad, [PRODUCTS], "black watches").ok, bad
 

@@ -56,10 +56,12 @@ class Quote:
     key: str
     title: str
     sentences: list[str]
+    best: str  # the sentence that answers; a yes/no is its verdict
     answer: str | None  # "yes", "no" or None
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "sentences": self.sentences, "answer": self.answer}
+        return {"key": self.key, "title": self.title, "sentences": self.sentences, "best": self.best,
+                "answer": self.answer}  # fmt: skip
 
 
 class SentencePicker:
@@ -116,7 +118,8 @@ class SentencePicker:
         else:
             ranked = [p for _, k, p in scored if k == key][:MAX_QUOTED]
             sentences = [section.sentences[i] for i in sorted(ranked)]
-        return Quote(key, section.title, sentences, _yes_no(question, section.sentences[position], stems))
+        best = section.sentences[position]
+        return Quote(key, section.title, sentences, best, _yes_no(question, best, stems))
 
 
 def _yes_no(question: str, sentence: str, stems: set[str]) -> str | None:

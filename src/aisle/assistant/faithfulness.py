@@ -42,6 +42,7 @@ _NUMBER_WITH_UNIT = re.compile(
     re.IGNORECASE,
 )
 _YES_NO = re.compile(r"\s*(yes|no)\b[.,!:]?\s*", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
 _QUOTES = re.compile(r"[\"“”]")
 
@@ -133,27 +134,33 @@ class FaithfulnessChecker:
         evidence = Evidence.of([c["result"] for c in calls], message)
         problems = list(check(reply, evidence, self.brands).problems)
         sources = source_sentences(calls, message)
-        normalised = {_norm(s) for s in sources}
+        normalised = [_norm(s) for s in sources]
         claims = 0
         pending: list[tuple[str, set[str]]] = []
         for sentence in reply_sentences(reply):
-            if _norm(sentence) in normalised:
-                claims += 1
-                continue  # a tool output line, verbatim
-            stems = _content_stems(sentence)
-            has_claim = bool(stems) or bool(_NEGATION.search(sentence)) or bool(unit_claims(sentence))
-            if not has_claim:
+            if not has_claim(sentence):
                 continue
             claims += 1
-            pending.append((sentence, stems))
+            wanted = _norm(sentence)
+            if not any(wanted in source for source in normalised):  # else: a tool output's words, verbatim
+                pending.append((sentence, _content_stems(sentence)))
         if pending:
             problems += self._support(pending, sources)
         return Verdict(not problems, list(dict.fromkeys(problems)), claims)
 
     def _support(self, pending: list[tuple[str, set[str]]], sources: list[str]) -> list[str]:
-        """Problems for the sentences no source supports: lexically first, then (only for those left) by cosine."""
+        """Problems for the sentences no source supports: lexically first (the sentence, or else each of its
+        clauses: "the top pick is A, and the second is B" draws on two product lines), then by cosine."""
         pairs = [(source, _content_stems(source)) for source in sources]
-        left = [(s, stems) for s, stems in pending if not any(self._supports(s, stems, *pair, None) for pair in pairs)]
+
+        def lexical(text: str) -> bool:
+            return any(self._supports(text, _content_stems(text), *pair, None) for pair in pairs)
+
+        left = []
+        for sentence, stems in pending:
+            clauses = [c for c in _CLAUSE.split(sentence) if has_claim(c)]
+            if not lexical(sentence) and not (len(clauses) > 1 and all(lexical(c) for c in clauses)):
+                left.append((sentence, stems))
         cosines = self._cosines([s for s, _ in left], sources) if left else None
         problems = []
         for row, (sentence, stems) in enumerate(left):
@@ -180,6 +187,11 @@ class FaithfulnessChecker:
             return None
         vectors = np.asarray(self.encoder.encode_documents([*sentences, *sources]), dtype=np.float32)
         return vectors[: len(sentences)] @ vectors[len(sentences) :].T
+
+
+def has_claim(text: str) -> bool:
+    """Whether the text says something: content words, a negation or a number with a unit."""
+    return bool(_content_stems(text)) or bool(_NEGATION.search(text)) or bool(unit_claims(text))
 
 
 def _content_stems(sentence: str) -> set[str]:
