@@ -91,10 +91,12 @@ class SentencePicker:
         negative = bool(_CANNOT.search(question))
         topics = {s.doc for s in self.index.sections if set(tokenize(s.title.split(" / ")[0])) & stems}
         leads = {doc: next(s for s in self.index.sections if s.doc == doc) for doc in topics}
-        keys = [str(hit.get("key")) for hit in sections]
-        keys += [lead.key for lead in leads.values() if lead.key not in keys]
+        fused = {str(hit.get("key")): float(hit.get("score", 0.0)) for hit in sections}
+        keys = [*fused, *(lead.key for lead in leads.values() if lead.key not in fused)]
         scored: list[tuple[float, str, int]] = []
-        for rank, key in enumerate(keys):
+        for key in keys:
+            # sections that tie in the fusion (RRF often ties) share a rank, so the engine's tie order decides nothing
+            rank = sum(score > fused[key] for score in fused.values()) if key in fused else len(fused)
             section = self.index.by_key.get(key)
             if section is None:
                 continue
@@ -110,7 +112,7 @@ class SentencePicker:
                 scored.append((score, section.key, position))
         if not scored:
             return None
-        scored.sort(key=lambda s: -s[0])
+        scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         _, key, position = scored[0]
         section = self.index.by_key[key]
         if len(section.sentences) <= MAX_QUOTED:  # sections are short: the whole rule, with its conditions

@@ -62,7 +62,8 @@ def policy_quote(result: dict[str, Any]) -> str:
     quote = result.get("quote")
     if not quote:
         return "I could not find that in our policies."
-    lead = {"yes": "Yes. ", "no": "No. "}.get(quote.get("answer") or "", "")
+    verdict = {"yes": "Yes.", "no": "No."}.get(quote.get("answer") or "")
+    lead = f"{verdict} {quote['best']}\n" if verdict else ""  # the verdict with the sentence it rests on
     quoted = " ".join(quote["sentences"])
     return f'{lead}From our policy ({quote["title"]}): "{quoted}"'
 
