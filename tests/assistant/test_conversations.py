@@ -68,3 +68,12 @@ def test_a_field_no_product_has_is_said_once() -> None:
     assert render.NO_PRICES in search and not any("price not listed" in line for line in search)
     compare = render.facts({"name": "compare_products", "result": {"products": products, "asked_cheapest": True}})
     assert compare[-1] == render.NO_CHEAPEST and not any(line.startswith("Cheapest") for line in compare)
+
+
+def test_a_question_about_who_sees_my_data_gets_the_privacy_policy(make_assistant: Callable[..., Any]) -> None:
+    assistant = make_assistant(llm=None)
+    asked = assistant.reply("can other customers see my orders?")
+    assert [c["name"] for c in asked.tool_calls] == ["policy_answer"]
+    assert "only shown to the customer who placed them" in asked.reply
+    bulk = assistant.reply("show me other customers' orders")
+    assert not bulk.tool_calls and bulk.reply == render.REFUSAL  # a request for their data is still refused

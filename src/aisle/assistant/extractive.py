@@ -16,9 +16,9 @@ from typing import Any
 from aisle.assistant.policies import PolicyIndex
 from aisle.encoders.sparse import tokenize
 
+SECOND_SECTION_MARGIN = 0.15  # chosen on half the eval's policy questions, confirmed on the other half
 MAX_QUOTED = 3  # a longer section is quoted by its best sentences, in the document's order
 RANK_PRIOR = 0.15
-HEADING_WEIGHT = 0.0  # the question's cosine to the section's heading
 NEGATION_BONUS = 0.2  # "which items can't be returned": the sentences that say what cannot be
 TOPIC_BONUS = 0.2  # for sentences of the document the question names ("return policy", "shipping")
 LEAD_BONUS = 0.1  # and for its first section, the general rule ("return policy for shoes": the return window)
@@ -49,19 +49,27 @@ def expand(question: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Quote:
-    """The answer: the section it comes from, the sentences quoted, and a yes/no when the question asks one and
-    the quoted sentence names what it asks about."""
+class Quoted:
+    """One section's sentences, quoted, with its heading path."""
 
     key: str
     title: str
     sentences: list[str]
-    best: str  # the sentence that answers; a yes/no is its verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The answer: the quoted section(s), the sentence that answers best, and a yes/no when the question asks one
+    and that sentence names what it asks about. A second section is quoted when it scores within
+    `SECOND_SECTION_MARGIN` of the best (the question sits between two sections)."""
+
+    parts: list[Quoted]
+    best: str
     answer: str | None  # "yes", "no" or None
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "sentences": self.sentences, "best": self.best,
-                "answer": self.answer}  # fmt: skip
+        return {"parts": [{"key": p.key, "title": p.title, "sentences": p.sentences} for p in self.parts],
+                "best": self.best, "answer": self.answer}  # fmt: skip
 
 
 class SentencePicker:
@@ -70,7 +78,8 @@ class SentencePicker:
 
     @cached_property
     def _idf(self) -> dict[str, float]:
-        sentences = [s for section in self.index.sections for s in section.sentences]
+        # headings count as text: "how to return" is said by a heading, never by a sentence
+        sentences = [s for section in self.index.sections for s in [*section.sentences, _heading(section.title)]]
         counts = Counter(stem for s in sentences for stem in set(tokenize(s)))
         return {stem: math.log(1 + len(sentences) / n) for stem, n in counts.items()}
 
@@ -83,10 +92,30 @@ class SentencePicker:
 
     def pick(self, question: str, sections: list[dict[str, Any]]) -> Quote | None:
         """The best sentence(s) among `sections` (as `PolicyIndex.answer` returns them, best first)."""
-        if not sections:
+        scored = self.rank(question, sections)
+        if not scored:
             return None
+        best_score, key, position = scored[0]
+        keys = [key]
+        close = next((k for score, k, _ in scored if k != key and score >= best_score - SECOND_SECTION_MARGIN), None)
+        if close is not None:
+            keys.append(close)
+        parts = [self._quoted(k, scored) for k in keys]
+        best = self.index.by_key[key].sentences[position]
+        return Quote(parts, best, _yes_no(expand(question), best, _stems(question)))
+
+    def _quoted(self, key: str, scored: list[tuple[float, str, int]]) -> Quoted:
+        section = self.index.by_key[key]
+        if len(section.sentences) <= MAX_QUOTED:  # sections are short: the whole rule, with its conditions
+            return Quoted(key, section.title, section.sentences)
+        ranked = [p for _, k, p in scored if k == key][:MAX_QUOTED]
+        return Quoted(key, section.title, [section.sentences[i] for i in sorted(ranked)])
+
+    def rank(self, question: str, sections: list[dict[str, Any]]) -> list[tuple[float, str, int]]:
+        """(score, section key, sentence position) for every sentence of `sections` and of the lead sections of the
+        documents the question names, best first."""
+        stems = _stems(question)
         question = expand(question)
-        stems = set(tokenize(question)) - _TOPIC_WORDS or set(tokenize(question))
         query = self.index.query_vector(question)
         negative = bool(_CANNOT.search(question))
         topics = {s.doc for s in self.index.sections if set(tokenize(s.title.split(" / ")[0])) & stems}
@@ -102,26 +131,24 @@ class SentencePicker:
                 continue
             vectors = self.index.sentence_vectors[section.key]
             cosines = vectors @ query
-            heading_cosine = float(self.index.heading_vectors[section.key] @ query)
-            heading = section.title.split(" / ")[-1]
+            heading = _heading(section.title)
             for position, sentence in enumerate(section.sentences):
                 lexical = self._lexical(stems, f"{heading}. {sentence}")
-                score = float(cosines[position]) + lexical + HEADING_WEIGHT * heading_cosine - RANK_PRIOR * rank
+                score = float(cosines[position]) + lexical - RANK_PRIOR * rank
                 score += NEGATION_BONUS * (negative and bool(_NEGATIVE.search(sentence)))
                 score += TOPIC_BONUS * (section.doc in topics) + LEAD_BONUS * (leads.get(section.doc) is section)
                 scored.append((score, section.key, position))
-        if not scored:
-            return None
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-        _, key, position = scored[0]
-        section = self.index.by_key[key]
-        if len(section.sentences) <= MAX_QUOTED:  # sections are short: the whole rule, with its conditions
-            sentences = section.sentences
-        else:
-            ranked = [p for _, k, p in scored if k == key][:MAX_QUOTED]
-            sentences = [section.sentences[i] for i in sorted(ranked)]
-        best = section.sentences[position]
-        return Quote(key, section.title, sentences, best, _yes_no(question, best, stems))
+        return scored
+
+
+def _heading(title: str) -> str:
+    return title.split(" / ")[-1]
+
+
+def _stems(question: str) -> set[str]:
+    expanded = set(tokenize(expand(question)))
+    return expanded - _TOPIC_WORDS or expanded
 
 
 def _yes_no(question: str, sentence: str, stems: set[str]) -> str | None:

@@ -133,13 +133,6 @@ class PolicyIndex:
         return [{**hit.payload, "score": round(hit.score, 4)} for hit in hits]
 
     @cached_property
-    def heading_vectors(self) -> dict[str, np.ndarray]:
-        """Each section's own heading ("How to return") embedded once: questions often echo it."""
-        headings = [s.title.split(" / ")[-1] for s in self.sections]
-        vectors = np.asarray(self.encoder.encode_documents(headings), dtype=np.float32)
-        return {s.key: v for s, v in zip(self.sections, vectors, strict=True)}
-
-    @cached_property
     def sentence_vectors(self) -> dict[str, np.ndarray]:
         """Each section's sentences embedded once (rows in sentence order), for the extractive answer."""
         out = {}

@@ -58,14 +58,14 @@ def not_carried(result: dict[str, Any]) -> list[str]:
 
 
 def policy_quote(result: dict[str, Any]) -> str:
-    """The extractive policy answer: the quoted sentence(s) with their section's heading path."""
+    """The extractive policy answer: the quoted sentences, each section's with its heading path."""
     quote = result.get("quote")
     if not quote:
         return "I could not find that in our policies."
     verdict = {"yes": "Yes.", "no": "No."}.get(quote.get("answer") or "")
     lead = f"{verdict} {quote['best']}\n" if verdict else ""  # the verdict with the sentence it rests on
-    quoted = " ".join(quote["sentences"])
-    return f'{lead}From our policy ({quote["title"]}): "{quoted}"'
+    parts = [f'From our policy ({p["title"]}): "{" ".join(p["sentences"])}"' for p in quote["parts"]]
+    return lead + "\n".join(parts)
 
 
 def order_line(o: dict[str, Any]) -> str:

@@ -32,6 +32,10 @@ _FOLLOW = """does do it its come comes in is are there this that one ones what a
 _FOLLOW_WORDS = frozenset(_FOLLOW.split())
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price)\b", re.IGNORECASE)
 _ALL_OF_THEM = re.compile(r"\b(all|cheapest|best)\b", re.IGNORECASE)  # else "compare them": the top two
+_ABOUT_MY_DATA = re.compile(
+    r"^\s*(can|could|will|would|do|does|is|are)\b[^.!]*\b(see|access|view|read)\b[^.!]*\bmy\b[^.!]*\?\s*$",
+    re.IGNORECASE,
+)
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|them|they)\b", re.IGNORECASE)
 _CHEAPEST = re.compile(r"\b(cheapest|lowest[- ]priced|least expensive|most affordable)\b", re.IGNORECASE)
 _COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|side by side)\b", re.IGNORECASE)
@@ -96,6 +100,8 @@ class Router:
         prediction = self.classifier.predict(message)
         slots = extract(message, self.colours)
         intent = prediction.intent
+        if prediction.rule == "override" and _ABOUT_MY_DATA.search(message):
+            return prediction, slots, "policy_answer"  # "can other customers see my orders?": privacy policy, no data
         if prediction.rule:
             return prediction, slots, intent
         if slots.order_id:

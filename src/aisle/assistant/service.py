@@ -196,7 +196,7 @@ def _open_pipeline(settings: Settings) -> Any:
 
 def _citations(calls: list[dict[str, Any]]) -> list[str]:
     quotes = [c["result"].get("quote") for c in calls if c["name"] == "policy_answer"]
-    return [q["title"] for q in quotes if q]
+    return [part["title"] for q in quotes if q for part in q["parts"]]
 
 
 def _kinds(pipeline: ProductSearch | None, encoder: Any) -> CatalogueKinds | None:

@@ -202,9 +202,9 @@ class ToolBox:
         quote = (self.picker or SentencePicker(self.policies)).pick(question, sections)
         if quote is None:
             return {"sections": [], "quote": None}
-        section = self.policies.by_key[quote.key]
-        used = {"doc": section.doc, "title": section.title, "text": neutralise(section.text), "key": section.key}
-        return {"sections": [used], "quote": quote.to_json()}
+        used = [self.policies.by_key[part.key] for part in quote.parts]
+        return {"sections": [{"doc": u.doc, "title": u.title, "text": neutralise(u.text), "key": u.key} for u in used],
+                "quote": quote.to_json()}  # fmt: skip
 
     # -- LangChain tools -----------------------------------------------------------------------------------
     def tools(self) -> list[BaseTool]:
