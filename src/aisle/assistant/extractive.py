@@ -18,7 +18,8 @@ from aisle.encoders.sparse import tokenize
 
 SECOND_SECTION_MARGIN = 0.15  # chosen on half the eval's policy questions, confirmed on the other half
 MAX_QUOTED = 3  # a longer section is quoted by its best sentences, in the document's order
-RANK_PRIOR = 0.15
+# per fused rank; this and the bonuses below: chosen on half the eval's policy questions, checked on the other
+RANK_PRIOR = 0.05
 NEGATION_BONUS = 0.2  # "which items can't be returned": the sentences that say what cannot be
 TOPIC_BONUS = 0.2  # for sentences of the document the question names ("return policy", "shipping")
 LEAD_BONUS = 0.1  # and for its first section, the general rule ("return policy for shoes": the return window)
