@@ -26,8 +26,11 @@ from aisle.assistant.guard import Evidence, check
 from aisle.assistant.policies import split_sentences
 from aisle.encoders.sparse import tokenize
 
-LEXICAL_SUPPORT = 0.8  # share of a claim's content stems that one source sentence must hold ...
-COSINE_SUPPORT = 0.86  # ... or the MiniLM cosine between the two sentences
+# share of a claim's content stems that one source sentence must hold, or else the MiniLM cosine between the two:
+# `python -m benchmarks.faithfulness` (210 labelled claims) accepts no unsupported claim at 0.7 / 0.86 and rejects
+# 3 of 120 supported ones; at 0.6 it accepts 3 unsupported, below 0.86 cosine it accepts "Gift cards expire".
+LEXICAL_SUPPORT = 0.7
+COSINE_SUPPORT = 0.86
 _CHAT = """here is are what found find i we you your our it this that these those there sure happy glad help
     great good let me know anything else can could would like see look options option pick picks top following
     policy policies says say said according answer question information info detail details quote quoted source
@@ -120,6 +123,27 @@ def polarity(sentence: str) -> bool | None:
     return body_negative
 
 
+def same_polarity(sentence: str, source: str) -> bool:
+    """Each clause of the sentence says yes where its source says yes, and no where it says no: its polarity is
+    that of the source clause it shares most words with, or of the whole source sentence. Clause by clause,
+    because "we always store card numbers and will never ask for your CVV" has a "never" like its source."""
+    if polarity(sentence) is None:
+        return False
+    answer = _YES_NO.match(sentence)
+    body = sentence[answer.end() :] if answer else sentence
+    source_negative = bool(_NEGATION.search(source))
+    source_clauses = [c for c in _CLAUSE.split(source) if c.strip()] or [source]
+    for clause in _CLAUSE.split(body):
+        stems = _content_stems(clause)
+        if not stems:
+            continue
+        negative = bool(_NEGATION.search(clause))
+        closest = max(source_clauses, key=lambda c: len(stems & _content_stems(c)))
+        if negative != bool(_NEGATION.search(closest)) and negative != source_negative:
+            return False
+    return True
+
+
 class FaithfulnessChecker:
     """Checks a reply against the tool calls of its turn. `encoder` (MiniLM) is optional: without it only the
     lexical test can support a sentence, which is stricter, never looser."""
@@ -156,13 +180,15 @@ class FaithfulnessChecker:
         def lexical(text: str) -> bool:
             return any(self._supports(text, _content_stems(text), *pair, None) for pair in pairs)
 
-        left = []
+        left, problems = [], []
         for sentence, stems in pending:
+            if polarity(sentence) is None:
+                problems.append(f"contradicts itself: {sentence!r}")
+                continue
             clauses = [c for c in _CLAUSE.split(sentence) if has_claim(c)]
             if not lexical(sentence) and not (len(clauses) > 1 and all(lexical(c) for c in clauses)):
                 left.append((sentence, stems))
         cosines = self._cosines([s for s, _ in left], sources) if left else None
-        problems = []
         for row, (sentence, stems) in enumerate(left):
             if cosines is None or not any(
                 self._supports(sentence, stems, *pair, float(cosines[row, col])) for col, pair in enumerate(pairs)
@@ -175,8 +201,7 @@ class FaithfulnessChecker:
         lexical = len(stems & source_stems) / len(stems) if stems else 1.0
         if lexical < self.lexical and (cosine is None or cosine < self.cosine):
             return False
-        mine = polarity(sentence)
-        if mine is None or mine != bool(_NEGATION.search(source)):
+        if not same_polarity(sentence, source):
             return False
         if not unit_claims(sentence) <= unit_claims(source):
             return False
