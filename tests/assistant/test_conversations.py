@@ -15,6 +15,8 @@ def test_policy_answers_quote_the_section_that_answers(make_assistant: Callable[
     assert refunds.tool_calls[0]["name"] == "policy_answer"
     assert "5 to 7 business days" in refunds.reply and "30 days" not in refunds.reply
     assert refunds.citations == ["Returns and refunds / Refunds"] and refunds.grounded
+    shoes = assistant.reply("What is your return policy for shoes?")  # the question: the general rule
+    assert shoes.citations == ["Returns and refunds / Return window"] and "30 days" in shoes.reply
     swimwear = assistant.reply("Can I return swimwear?")
     assert swimwear.reply.startswith("No. ") and "cannot be returned" in swimwear.reply
     assert swimwear.citations == ["Returns and refunds / Items that cannot be returned"]

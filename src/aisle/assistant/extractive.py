@@ -23,7 +23,10 @@ RANK_PRIOR = 0.05
 NEGATION_BONUS = 0.2  # "which items can't be returned": the sentences that say what cannot be
 TOPIC_BONUS = 0.2  # for sentences of the document the question names ("return policy", "shipping")
 LEAD_BONUS = 0.1  # and for its first section, the general rule ("return policy for shoes": the return window)
+GENERAL_BONUS = 2.0  # when the question asks nothing but the document's name ("what is your return policy?")
 _YES_NO = re.compile(r"^\s*(can|could|may|do|does|is|are|will|would)\b", re.IGNORECASE)
+_ASKING = frozenset(tokenize("what how which when where who tell about"))
+_NAMES_POLICY = re.compile(r"\b(returns?|refunds?|shipping|delivery|warranty|privacy|payments?) polic(y|ies)\b", re.I)
 _CANNOT = re.compile(r"\b(can't|cannot|can not|not allowed|won't)\b", re.IGNORECASE)  # "which items can't ..."
 _NEGATIVE = re.compile(r"\b(not|no|never|cannot|can't|don't|doesn't|won't|isn't|aren't|\w+n't)\b", re.IGNORECASE)
 # words every policy question shares: they say nothing about which sentence answers it
@@ -117,10 +120,15 @@ class SentencePicker:
         documents the question names, best first."""
         stems = _stems(question)
         question = expand(question)
-        query = self.index.query_vector(question)
         negative = bool(_CANNOT.search(question))
         topics = {s.doc for s in self.index.sections if set(tokenize(s.title.split(" / ")[0])) & stems}
+        if topics and _NAMES_POLICY.search(question):  # "return policy for shoes": the returns document never
+            question, stems = self._within(question, stems, topics)  # names shoes, so shoes cannot help
+        query = self.index.query_vector(question)
         leads = {doc: next(s for s in self.index.sections if s.doc == doc) for doc in topics}
+        titles = {stem for s in self.index.sections if s.doc in topics for stem in tokenize(s.title.split(" / ")[0])}
+        general = bool(topics) and not stems - titles - _ASKING  # "what is your return policy?": its general rule
+        lead_bonus = GENERAL_BONUS if general else LEAD_BONUS
         fused = {str(hit.get("key")): float(hit.get("score", 0.0)) for hit in sections}
         keys = [*fused, *(lead.key for lead in leads.values() if lead.key not in fused)]
         scored: list[tuple[float, str, int]] = []
@@ -137,10 +145,18 @@ class SentencePicker:
                 lexical = self._lexical(stems, f"{heading}. {sentence}")
                 score = float(cosines[position]) + lexical - RANK_PRIOR * rank
                 score += NEGATION_BONUS * (negative and bool(_NEGATIVE.search(sentence)))
-                score += TOPIC_BONUS * (section.doc in topics) + LEAD_BONUS * (leads.get(section.doc) is section)
+                score += TOPIC_BONUS * (section.doc in topics) + lead_bonus * (leads.get(section.doc) is section)
                 scored.append((score, section.key, position))
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         return scored
+
+    def _within(self, question: str, stems: set[str], docs: set[str]) -> tuple[str, set[str]]:
+        """The question without the words the named documents never use (the rule there is the general one)."""
+        vocabulary = {stem for s in self.index.sections if s.doc in docs for stem in tokenize(f"{s.title} {s.text}")}
+        known = vocabulary | _TOPIC_WORDS
+        kept = [w for w in re.findall(r"[\w'-]+", question) if not (t := tokenize(w)) or t[0] in known]
+        reduced = " ".join(kept)
+        return (reduced, stems & vocabulary) if stems & vocabulary else (question, stems)
 
 
 def _heading(title: str) -> str:
