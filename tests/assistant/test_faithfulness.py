@@ -88,6 +88,8 @@ def test_product_claims_are_exact(checker: FaithfulnessChecker) -> None:
         "The Nike Air Zoom is also in stock.",
         "The Titan Men Black Watches is perfect for a summer wedding on the beach.",
         "The top pick is the Titan Men Black Watches, and the second is a waterproof diving computer.",
+        "The top pick is the Titan Men Gold Watches.",  # a name near a listed one, but not listed
+        "The top pick is the Casio Men Gold Watches.",  # listed, but second
     ):
         assert not checker.check(bad, [PRODUCTS], "black watches").ok, bad
 

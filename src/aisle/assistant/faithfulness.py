@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from aisle.assistant import render
-from aisle.assistant.guard import Evidence, check
+from aisle.assistant.guard import COMMON_WORDS, Evidence, check
 from aisle.assistant.policies import split_sentences
 from aisle.encoders.sparse import tokenize
 
@@ -44,6 +44,14 @@ _NUMBER_WITH_UNIT = re.compile(
     rf"(?:(?:₹|rs\.?|inr)\s*)?\d[\d,]*(?:\.\d+)?(?:\s*(?:to|-|–|or)\s*\d[\d,]*(?:\.\d+)?)?\s*(?:{_UNIT})\b",
     re.IGNORECASE,
 )
+_NAME_RUN = re.compile(r"\b[A-Z0-9][\w'&.-]*(?:[ \t]+[A-Z0-9][\w'&.-]*){2,}")
+_ORDINALS = {"top pick": 1, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+_ORDINAL_CLAIM = re.compile(
+    r"\b(top pick|first|second|third|fourth|fifth|last)(?: one| pick| option)? (?:is|was) (?:the )?"
+    r"([A-Z0-9][^,;.!?\n]*?)(?=[,;.!?\n]| and |$)",
+    re.IGNORECASE,
+)
+_LISTING_TOOLS = ("search_products", "recommend_for_me", "compare_products")
 _YES_NO = re.compile(r"\s*(yes|no)\b[.,!:]?\s*", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
@@ -156,7 +164,7 @@ class FaithfulnessChecker:
 
     def check(self, reply: str, calls: Sequence[dict[str, Any]], message: str = "") -> Verdict:
         evidence = Evidence.of([c["result"] for c in calls], message)
-        problems = list(check(reply, evidence, self.brands).problems)
+        problems = list(check(reply, evidence, self.brands).problems) + name_problems(reply, calls, evidence.text)
         sources = source_sentences(calls, message)
         normalised = [_norm(s) for s in sources]
         claims = 0
@@ -212,6 +220,30 @@ class FaithfulnessChecker:
             return None
         vectors = np.asarray(self.encoder.encode_documents([*sentences, *sources]), dtype=np.float32)
         return vectors[: len(sentences)] @ vectors[len(sentences) :].T
+
+
+def name_problems(reply: str, calls: Sequence[dict[str, Any]], evidence_text: str) -> list[str]:
+    """Product names are exact values: a run of three or more capitalised words must stand in the tool results as
+    written, and "the second is X" must name the second product listed."""
+    problems = []
+    runs = [m for sentence in reply_sentences(reply) for m in _NAME_RUN.finditer(sentence)]  # no list markers
+    for match in runs:
+        words = match.group().rstrip(".'&-").split()
+        while words and words[0] in COMMON_WORDS:  # "The Roadster ...": the article is not part of the name
+            words.pop(0)
+        name = " ".join(words)
+        if len(words) >= 3 and _norm(name) not in evidence_text:
+            problems.append(f"name {name!r} is not in the tool results")
+    listed = next((c["result"].get("products") or [] for c in calls if c["name"] in _LISTING_TOOLS), [])
+    for match in _ORDINAL_CLAIM.finditer(reply):
+        word = match.group(1).lower()
+        position = len(listed) if word == "last" else _ORDINALS[word]
+        if not listed or position > len(listed):
+            continue
+        named, title = _norm(match.group(2)), _norm(str(listed[position - 1].get("title", "")))
+        if named not in title and title not in named:
+            problems.append(f"the {word} listed is {listed[position - 1].get('title')!r}, not {match.group(2)!r}")
+    return problems
 
 
 def has_claim(text: str) -> bool:
