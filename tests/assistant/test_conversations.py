@@ -17,6 +17,8 @@ def test_policy_answers_quote_the_section_that_answers(make_assistant: Callable[
     assert refunds.citations == ["Returns and refunds / Refunds"] and refunds.grounded
     shoes = assistant.reply("What is your return policy for shoes?")  # the question: the general rule
     assert shoes.citations == ["Returns and refunds / Return window"] and "30 days" in shoes.reply
+    emi = assistant.reply("do you offer EMI?")  # "No-cost EMI is available": a "no" that is not a negation
+    assert emi.reply.startswith("Yes. No-cost EMI is available") and emi.grounded
     swimwear = assistant.reply("Can I return swimwear?")
     assert swimwear.reply.startswith("No. ") and "cannot be returned" in swimwear.reply
     assert swimwear.citations == ["Returns and refunds / Items that cannot be returned"]

@@ -28,7 +28,7 @@ _YES_NO = re.compile(r"^\s*(can|could|may|do|does|is|are|will|would)\b", re.IGNO
 _ASKING = frozenset(tokenize("what how which when where who tell about"))
 _NAMES_POLICY = re.compile(r"\b(returns?|refunds?|shipping|delivery|warranty|privacy|payments?) polic(y|ies)\b", re.I)
 _CANNOT = re.compile(r"\b(can't|cannot|can not|not allowed|won't)\b", re.IGNORECASE)  # "which items can't ..."
-_NEGATIVE = re.compile(r"\b(not|no|never|cannot|can't|don't|doesn't|won't|isn't|aren't|\w+n't)\b", re.IGNORECASE)
+_NEGATIVE = re.compile(r"\b(not|no(?!-)|never|cannot|can't|don't|doesn't|won't|isn't|aren't|\w+n't)\b", re.IGNORECASE)
 # words every policy question shares: they say nothing about which sentence answers it
 _TOPIC_WORDS = frozenset(tokenize("can i you your my me we policy shop aisle please"))
 # customers' words for what the policy documents name otherwise

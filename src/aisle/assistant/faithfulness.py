@@ -37,7 +37,7 @@ _CHAT = """here is are what found find i we you your our it this that these thos
     yes no hello hi thanks thank sorry shop aisle store also just below above result results show shown item items
     products product one two three four five first second third side by from"""
 CHAT_STEMS = frozenset(tokenize(_CHAT))
-_NEGATION = re.compile(r"\b(not|no|never|cannot|none|nothing|without|\w+n't)\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(not|no(?!-)|never|cannot|none|nothing|without|\w+n't)\b", re.IGNORECASE)  # not "no-cost"
 _UNIT = (r"business days?|days?|weeks?|months?|years?|hours?|minutes?|inr|rs\.?|rupees|₹|%|percent|pm|am|"
          r"gbp|usd|eur|pounds|dollars|euros")  # fmt: skip
 _NUMBER_WITH_UNIT = re.compile(
@@ -164,8 +164,9 @@ class FaithfulnessChecker:
 
     def check(self, reply: str, calls: Sequence[dict[str, Any]], message: str = "") -> Verdict:
         evidence = Evidence.of([c["result"] for c in calls], message)
-        problems = list(check(reply, evidence, self.brands).problems) + name_problems(reply, calls, evidence.text)
         sources = source_sentences(calls, message)
+        source_text = evidence.text + "\n" + "\n".join(_norm(s) for s in sources)
+        problems = list(check(reply, evidence, self.brands).problems) + name_problems(reply, calls, source_text)
         normalised = [_norm(s) for s in sources]
         claims = 0
         pending: list[tuple[str, set[str]]] = []
@@ -229,7 +230,7 @@ def name_problems(reply: str, calls: Sequence[dict[str, Any]], evidence_text: st
     runs = [m for sentence in reply_sentences(reply) for m in _NAME_RUN.finditer(sentence)]  # no list markers
     for match in runs:
         words = match.group().rstrip(".'&-").split()
-        while words and words[0] in COMMON_WORDS:  # "The Roadster ...": the article is not part of the name
+        while words and words[0].rstrip(".,:") in COMMON_WORDS:  # "The Roadster ...": not part of the name
             words.pop(0)
         name = " ".join(words)
         if len(words) >= 3 and _norm(name) not in evidence_text:
