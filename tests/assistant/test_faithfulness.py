@@ -120,6 +120,9 @@ def test_the_judge_is_independent_of_the_check() -> None:
     results = [PRODUCTS["result"]]
     assert unsupported_claims("The Titan Men Black Watches costs 1,999.00 INR.", results, "watches") == []
     assert unsupported_claims("It costs 1,499.00 INR.", results, "watches") == ["number 1499 has no source"]
+    assert unsupported_claims("The top pick is the Titan Men Gold Watches.", results, "watches") == [
+        "product 'Titan Men Gold Watches' has no source"
+    ]
     quoted = unsupported_claims('Our policy: "Refunds are instant and free of any charge."', [], "refunds")
     assert quoted and quoted[0].startswith("quote not in the policies")
     assert fact_misses("Refunds take 5 to 7 business days.", ["5 to 7 business days", ["30 days", "1 month"]]) == [

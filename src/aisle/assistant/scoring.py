@@ -17,6 +17,7 @@ DONT_CARRY = re.compile(r"\b(don't|do not|doesn't|does not) (carry|sell|stock|ha
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _QUOTED = re.compile(r"\"([^\"]{12,})\"")
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-z]{2,})\b", re.MULTILINE)
+_TITLE = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+){2,}")
 _PLAIN_WORDS = """From Sorry Here The This These Yes Our Cheapest Source Prices Price Problem Your Order Items Total
     Return Returns Refunds Refund Shipping Payment Warranty Privacy Hello What Which Please Of Standard Express
     Description Men Women Boys Girls Unisex Hi Options Option Delivery Orders"""
@@ -60,6 +61,13 @@ def unsupported_claims(reply: str, results: list[dict[str, Any]], message: str) 
     for name in set(_NAME.findall(reply)) - _PLAIN:
         if name.lower() not in lowered:
             problems.append(f"name {name!r} has no source")
+    for line in reply.splitlines():  # a product name of three or more words stands in a result as written
+        for title in _TITLE.findall(re.sub(r"^\s*\d+\.\s+", "", line)):
+            words = title.split()
+            while words and words[0] in _PLAIN:
+                words.pop(0)
+            if len(words) >= 3 and " ".join(words).lower() not in " ".join(lowered.split()):
+                problems.append(f"product {' '.join(words)!r} has no source")
     return problems
 
 
