@@ -1,13 +1,16 @@
 """The faithfulness check run on every reply: each factual claim must be supported by this turn's tool output.
 
 Claims are found by rules, not by asking a model:
-- exact values (prices, counts, order ids and states, stock, product and brand names): `guard.check`;
+- exact values (prices, counts, order ids and states, stock, brands): `guard.check`; product names of three or
+  more capitalised words must stand in the tool results as written, and "the second is X" must name the second
+  product listed;
 - numbers with their units ("5 to 7 business days", "149 INR", "12 months"): the same number and unit must
   stand in the source sentence that supports the reply's sentence, not merely somewhere in the tool output;
 - every other sentence that says something (its content words are not all chat words: "here is what I found"
-  says nothing): a source sentence must support it, lexically (the share of its content stems found in one
-  source sentence) or by MiniLM cosine, with the same polarity (a "not", "no", "cannot" on both sides or on
-  neither) and its numbers in that sentence. Thresholds: `benchmarks/faithfulness.py` calibrates them.
+  says nothing): a source sentence must support it (or each of its clauses), lexically (the share of its content
+  stems found in one source sentence) or by MiniLM cosine, with its numbers in that sentence and the same
+  polarity clause by clause; a leading "Yes."/"No." must agree with the sentence it answers. Thresholds:
+  `benchmarks/faithfulness.py` calibrates them.
 
 The sources are the tool results as sentences (the rendered product and order lines, the policy sections'
 sentences), plus the customer's own message."""
@@ -52,7 +55,7 @@ _ORDINAL_CLAIM = re.compile(
     re.IGNORECASE,
 )
 _LISTING_TOOLS = ("search_products", "recommend_for_me", "compare_products")
-_YES_NO = re.compile(r"\s*(yes|no)\b[.,!:]?\s*", re.IGNORECASE)
+_YES_NO = re.compile(r"\s*(yes|no)\b(?!-)[.,!:]?\s*", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas)\s+", re.IGNORECASE)
 _LIST_MARKER = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
 _QUOTES = re.compile(r"[\"“”]")
