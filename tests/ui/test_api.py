@@ -145,6 +145,12 @@ def test_chat_streams_ndjson_and_ends_with_a_grounded_reply(http: Any) -> None:
     assert final["products"] and all(p["id"].startswith("p") for p in final["products"])
 
 
+def test_chat_policy_answer_names_its_sources(http: Any) -> None:
+    final = http.post("/api/chat", json={"message": "how long do refunds take?", "stream": False}).json()
+    assert final["citations"] == ["Returns and refunds / Refunds"] and final["grounded"] is True
+    assert "5 to 7 business days" in final["reply"]
+
+
 def test_chat_rejects_bad_messages(http: Any) -> None:
     assert http.post("/api/chat", json={"message": ""}).status_code == 422
     assert http.post("/api/chat", json={"message": "   "}).status_code == 400

@@ -202,7 +202,7 @@ def build_router(service: AisleService) -> APIRouter:
     )
     def chat(body: ChatBody, who: Who) -> Any:
         """Ask the assistant. With stream=true (default) the reply comes as NDJSON lines: {"type": "delta",
-        "text"} as it is written, then {"type": "final", "reply", "products", "tool_calls", "grounded"}.
+        "text"} as it is written, then {"type": "final", "reply", "products", "tool_calls", "grounded", "citations"}.
         Orders and a session started with a token are the token subject's only."""
         if not body.message.strip():
             raise HTTPException(400, "empty message")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -18,8 +19,11 @@ log = logging.getLogger(__name__)
 
 def _grounding(reply: Any) -> str:
     tools = ", ".join(sorted({str(c.get("name", c.get("tool", "?"))) for c in reply.tool_calls})) or "none"
-    state = "grounded in tool results" if reply.grounded else "not grounded: treat with care"
-    return f'<div id="chat-grounded" data-grounded="{str(bool(reply.grounded)).lower()}">{state} (tools: {tools})</div>'
+    state = "every claim checked against the tool results" if reply.grounded else "not grounded: treat with care"
+    cited = getattr(reply, "citations", None) or []
+    sources = f"; quoted from: {html.escape(', '.join(cited))}" if cited else ""
+    grounded = str(bool(reply.grounded)).lower()
+    return f'<div id="chat-grounded" data-grounded="{grounded}">{state} (tools: {tools}{sources})</div>'
 
 
 def build_chat_tab(service: AisleService, shopper: gr.Dropdown) -> None:
