@@ -1,8 +1,10 @@
 """Extractive policy answers: the sentence(s) of the retrieved sections that answer the question, quoted with
 their heading path. The facts come verbatim from the policy; no model words them.
 
-A sentence's score is its cosine to the question (MiniLM) plus the IDF-weighted share of the question's terms
-it contains (BM25's stems), plus a small prior for the section's retrieval rank."""
+A sentence's score is its cosine to the question (MiniLM, the sentence embedded with its heading) plus the
+IDF-weighted share of the question's terms it and its heading contain (BM25's stems), less a small prior per
+fused retrieval rank, plus bonuses: for the document the question names, for that document's first section
+(its general rule), and for negative sentences when the question asks what cannot be done."""
 
 from __future__ import annotations
 
