@@ -51,7 +51,7 @@ PARAPHRASES = (
 
 
 def _call(*sections: PolicySection) -> dict[str, Any]:
-    result = {"sections": [{"doc": s.doc, "title": s.title, "text": s.text, "key": s.key} for s in sections]}
+    result = {"sections": [s.payload() for s in sections]}
     return {"name": "policy_answer", "args": {}, "result": result}
 
 
@@ -77,7 +77,7 @@ def _polarity_flipped(sentence: str) -> str | None:
 def labelled() -> list[tuple[str, dict[str, Any], bool]]:
     """(claim, tool call, supported?) for every sentence of every section."""
     sections = load_sections()
-    by_heading = {s.title.split(" / ")[-1]: s for s in sections}
+    by_heading = {s.heading: s for s in sections}
     out: list[tuple[str, dict[str, Any], bool]] = []
     for n, section in enumerate(sections):
         sibling = next((s for s in sections if s.doc == section.doc and s is not section), section)

@@ -13,9 +13,9 @@ from aisle.assistant.scoring import fact_misses, unsupported_claims
 
 
 def _policy_call(*headings: str) -> dict[str, Any]:
-    sections = [s for s in load_sections() if s.title.split(" / ")[-1] in headings]
+    sections = [s for s in load_sections() if s.heading in headings]
     assert len(sections) == len(headings)
-    result = {"sections": [{"doc": s.doc, "title": s.title, "text": s.text, "key": s.key} for s in sections]}
+    result = {"sections": [s.payload() for s in sections]}
     return {"name": "policy_answer", "args": {}, "result": result}
 
 

@@ -85,7 +85,7 @@ class SentencePicker:
     @cached_property
     def _idf(self) -> dict[str, float]:
         # headings count as text: "how to return" is said by a heading, never by a sentence
-        sentences = [s for section in self.index.sections for s in [*section.sentences, _heading(section.title)]]
+        sentences = [s for section in self.index.sections for s in [*section.sentences, section.heading]]
         counts = Counter(stem for s in sentences for stem in set(tokenize(s)))
         return {stem: math.log(1 + len(sentences) / n) for stem, n in counts.items()}
 
@@ -123,12 +123,12 @@ class SentencePicker:
         stems = _stems(question)
         question = expand(question)
         negative = bool(_CANNOT.search(question))
-        topics = {s.doc for s in self.index.sections if set(tokenize(s.title.split(" / ")[0])) & stems}
+        topics = {s.doc for s in self.index.sections if set(tokenize(s.doc_title)) & stems}
         if topics and _NAMES_POLICY.search(question):  # "return policy for shoes": the returns document never
             question, stems = self._within(question, stems, topics)  # names shoes, so shoes cannot help
         query = self.index.query_vector(question)
         leads = {doc: next(s for s in self.index.sections if s.doc == doc) for doc in topics}
-        titles = {stem for s in self.index.sections if s.doc in topics for stem in tokenize(s.title.split(" / ")[0])}
+        titles = {stem for s in self.index.sections if s.doc in topics for stem in tokenize(s.doc_title)}
         general = bool(topics) and not stems - titles - _ASKING  # "what is your return policy?": its general rule
         lead_bonus = GENERAL_BONUS if general else LEAD_BONUS
         fused = {str(hit.get("key")): float(hit.get("score", 0.0)) for hit in sections}
@@ -142,7 +142,7 @@ class SentencePicker:
                 continue
             vectors = self.index.sentence_vectors[section.key]
             cosines = vectors @ query
-            heading = _heading(section.title)
+            heading = section.heading
             for position, sentence in enumerate(section.sentences):
                 lexical = self._lexical(stems, f"{heading}. {sentence}")
                 score = float(cosines[position]) + lexical - RANK_PRIOR * rank
@@ -159,10 +159,6 @@ class SentencePicker:
         kept = [w for w in re.findall(r"[\w'-]+", question) if not (t := tokenize(w)) or t[0] in known]
         reduced = " ".join(kept)
         return (reduced, stems & vocabulary) if stems & vocabulary else (question, stems)
-
-
-def _heading(title: str) -> str:
-    return title.split(" / ")[-1]
 
 
 def _stems(question: str) -> set[str]:

@@ -43,6 +43,18 @@ class PolicySection:
     def sentences(self) -> list[str]:
         return split_sentences(self.text)
 
+    @property
+    def doc_title(self) -> str:  # "Returns and refunds"
+        return self.title.split(" / ")[0]
+
+    @property
+    def heading(self) -> str:  # "Return window"
+        return self.title.split(" / ")[-1]
+
+    def payload(self) -> dict[str, str]:
+        """The section as stored in the index and as the policy tool returns it."""
+        return {"doc": self.doc, "title": self.title, "text": self.text, "key": self.key}
+
 
 def load_sections() -> list[PolicySection]:
     """Every `## ` section of every packaged policy document, with its document's `# ` title."""
@@ -114,7 +126,7 @@ class PolicyIndex:
             StoredPoint(
                 id=str(uuid.uuid5(_NAMESPACE, s.key)),
                 vectors={DENSE: np.asarray(d, dtype=np.float32), SPARSE: sp},
-                payload={"doc": s.doc, "title": s.title, "text": s.text, "key": s.key},
+                payload=s.payload(),
             )
             for s, d, sp in zip(self.sections, dense, sparse, strict=True)
         ]
@@ -137,7 +149,7 @@ class PolicyIndex:
         """Each section's sentences embedded once (rows in sentence order), for the extractive answer."""
         out = {}
         for section in self.sections:
-            heading = section.title.split(" / ")[-1]
+            heading = section.heading
             vectors = self.encoder.encode_documents([f"{heading}: {s}" for s in section.sentences])
             out[section.key] = np.asarray(vectors, dtype=np.float32)
         return out

@@ -203,8 +203,7 @@ class ToolBox:
         if quote is None:
             return {"sections": [], "quote": None}
         used = [self.policies.by_key[part.key] for part in quote.parts]
-        return {"sections": [{"doc": u.doc, "title": u.title, "text": neutralise(u.text), "key": u.key} for u in used],
-                "quote": quote.to_json()}  # fmt: skip
+        return {"sections": [{**u.payload(), "text": neutralise(u.text)} for u in used], "quote": quote.to_json()}
 
     # -- LangChain tools -----------------------------------------------------------------------------------
     def tools(self) -> list[BaseTool]:
