@@ -77,8 +77,8 @@ class CatalogueKinds:
         words = self.product_words(query)
         if not words:
             return Coverage([], [])
-        titles = {stem for hit in results for stem in tokenize(str(hit.get("title", "")))}
-        if any(tokenize(w)[0] in self.kind_stems | titles for w in words):
+        known = self.kind_stems | {stem for hit in results for stem in tokenize(str(hit.get("title", "")))}
+        if any(tokenize(w)[0] in known for w in words):
             return Coverage([], [])
         similarity = self._similarity(words)
         if float(similarity.max()) >= KIND_COSINE:

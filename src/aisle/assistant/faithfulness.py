@@ -169,11 +169,12 @@ class FaithfulnessChecker:
         evidence = Evidence.of([c["result"] for c in calls], message)
         sources = source_sentences(calls, message)
         source_text = evidence.text + "\n" + "\n".join(_norm(s) for s in sources)
-        problems = list(check(reply, evidence, self.brands).problems) + name_problems(reply, calls, source_text)
+        said = reply_sentences(reply)
+        problems = list(check(reply, evidence, self.brands).problems) + name_problems(said, reply, calls, source_text)
         normalised = [_norm(s) for s in sources]
         claims = 0
         pending: list[tuple[str, set[str]]] = []
-        for sentence in reply_sentences(reply):
+        for sentence in said:
             if not has_claim(sentence):
                 continue
             claims += 1
@@ -190,7 +191,8 @@ class FaithfulnessChecker:
         pairs = [(source, _content_stems(source)) for source in sources]
 
         def lexical(text: str) -> bool:
-            return any(self._supports(text, _content_stems(text), *pair, None) for pair in pairs)
+            stems = _content_stems(text)
+            return any(self._supports(text, stems, *pair, None) for pair in pairs)
 
         left, problems = [], []
         for sentence, stems in pending:
@@ -226,11 +228,12 @@ class FaithfulnessChecker:
         return vectors[: len(sentences)] @ vectors[len(sentences) :].T
 
 
-def name_problems(reply: str, calls: Sequence[dict[str, Any]], evidence_text: str) -> list[str]:
-    """Product names are exact values: a run of three or more capitalised words must stand in the tool results as
-    written, and "the second is X" must name the second product listed."""
+def name_problems(sentences: list[str], reply: str, calls: Sequence[dict[str, Any]], evidence_text: str) -> list[str]:
+    """Product names are exact values: a run of three or more capitalised words in the reply's `sentences` (list
+    markers gone) must stand in the tool results as written, and "the second is X" must name the second product
+    listed."""
     problems = []
-    runs = [m for sentence in reply_sentences(reply) for m in _NAME_RUN.finditer(sentence)]  # no list markers
+    runs = [m for sentence in sentences for m in _NAME_RUN.finditer(sentence)]
     for match in runs:
         words = match.group().rstrip(".'&-").split()
         while words and words[0].rstrip(".,:") in COMMON_WORDS:  # "The Roadster ...": not part of the name

@@ -17,7 +17,7 @@ from aisle.assistant.faithfulness import FaithfulnessChecker, Verdict
 from aisle.assistant.intents import IntentClassifier, Prediction
 from aisle.assistant.llm import cut_at_stop
 from aisle.assistant.memory import SessionState
-from aisle.assistant.slots import COLOURS, Slots, extract, resolve_refs
+from aisle.assistant.slots import COLOURS, GENDERS, Slots, extract, resolve_refs
 from aisle.assistant.tools import ToolBox
 from aisle.assistant.topics import reroute
 
@@ -59,9 +59,7 @@ class Turn:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-_GENDER_WORDS = re.compile(
-    r"\b(women|woman|ladies|female|girls|men|man|mens|gents|male|boys|unisex|for)('s)?\b", re.IGNORECASE
-)
+_GENDER_WORDS = re.compile(r"\b(" + "|".join([*GENDERS, "for"]) + r")('s)?\b", re.IGNORECASE)  # "for women"
 
 
 def _residue(slots: Slots) -> str:
@@ -91,7 +89,6 @@ class Router:
         self.classifier = classifier
         self.llm = llm
         self.checker = checker
-        self.brands = list(checker.brands)
         self.guard_retries = guard_retries
         self.colours = sorted({*COLOURS, *(colours or [])}, key=len, reverse=True)
 
@@ -110,7 +107,7 @@ class Router:
             intent = "order_status"
         elif intent == "start_return" and not state.order_id and _QUESTION.search(message):
             intent = "policy_answer"  # "can I return it if I don't like it?" with no order in view
-        intent = reroute(intent, message, slots, state.last_intent, self.brands)
+        intent = reroute(intent, message, slots, state.last_intent, self.checker.brands)
         if slots.more and state.last_query and intent not in ("order_status", "start_return", "policy_answer"):
             return prediction, slots, "search_products"
         if intent in ("product_details", "compare_products") and not state.last_products and not state.focus:

@@ -33,11 +33,11 @@ _MAX = re.compile(rf"\b(?:{_UPPER})\s+{_CURRENCY}{_NUMBER}", re.I)
 _MIN = re.compile(rf"\b(?:over|above|more than|at least|min(?:imum)?|from)\s+{_CURRENCY}{_NUMBER}", re.I)
 _BETWEEN = re.compile(rf"\bbetween\s+{_CURRENCY}{_NUMBER}\s*(?:and|-|to)\s*{_CURRENCY}{_NUMBER}", re.I)
 _ORDER_NUMBER = re.compile(r"\border\s*(?:number|no\.?|#)?\s*#?\s*(\d{4,8})\b", re.IGNORECASE)
-_GENDER = {
+GENDERS = {
     "women": "Women", "woman": "Women", "ladies": "Women", "female": "Women", "girls": "Girls", "men": "Men",
     "man": "Men", "mens": "Men", "gents": "Men", "male": "Men", "boys": "Boys", "unisex": "Unisex",
 }  # fmt: skip
-_GENDER_WORD = re.compile(r"\b(" + "|".join(_GENDER) + r")(?:'s)?\b", re.IGNORECASE)
+_GENDER_WORD = re.compile(r"\b(" + "|".join(GENDERS) + r")(?:'s)?\b", re.IGNORECASE)
 _MORE = re.compile(
     r"\b(show|see|give|any|got)\s+(me\s+)?(some\s+)?more\b|\bmore (options|results|of them)\b|"
     r"^\s*more\s*(please|options|results)?\s*[.!?]*\s*$|\bnext (page|ones?|results)\b|\bwhat else\b",
@@ -121,7 +121,7 @@ def extract(text: str, colours: Iterable[str] = COLOURS) -> Slots:
         price_min=price_min,
         price_max=price_max,
         colour=find_colour(text, colours),
-        gender=_GENDER[gender.group(1).lower()] if gender else None,
+        gender=GENDERS[gender.group(1).lower()] if gender else None,
         more=bool(_MORE.search(text)),
         reason=reason.group(1).strip(" .!") if reason else None,
         query=query,
