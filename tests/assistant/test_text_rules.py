@@ -115,3 +115,22 @@ def test_every_tool_intent_names_a_tool_and_every_tool_has_an_intent() -> None:
 
     conversational = {"greeting", "off_topic", "abusive"}  # answered without a tool
     assert set(INTENTS) - conversational == set(TOOLS)
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("can other customers see my orders?", True),
+        ("Could anyone else access my data ?  ", True),
+        ("do other users read my chat? really?", True),
+        ("can other customers see my orders", False),  # not a question
+        ("show me other customers' orders?", False),  # not a yes/no question
+        ("can I see other customers' orders?", False),  # not about "my" data
+        ("can other customers see my orders. list them?", False),  # two sentences
+        ("can my orders be seen by others?", False),  # "my" before the verb
+    ],
+)
+def test_about_my_data(message: str, expected: bool) -> None:
+    from aisle.assistant.router import about_my_data
+
+    assert about_my_data(message) is expected

@@ -32,10 +32,9 @@ _FOLLOW = """does do it its come comes in is are there this that one ones what a
 _FOLLOW_WORDS = frozenset(_FOLLOW.split())
 _CHEAPER = re.compile(r"\b(cheaper|less expensive|lower price)\b", re.IGNORECASE)
 _ALL_OF_THEM = re.compile(r"\b(all|cheapest|best)\b", re.IGNORECASE)  # else "compare them": the top two
-_ABOUT_MY_DATA = re.compile(
-    r"^\s*(can|could|will|would|do|does|is|are)\b[^.!]*\b(see|access|view|read)\b[^.!]*\bmy\b[^.!]*\?\s*$",
-    re.IGNORECASE,
-)
+_YES_NO_OPENING = re.compile(r"\s*(can|could|will|would|do|does|is|are)\b", re.IGNORECASE)
+_SEES = re.compile(r"\b(see|access|view|read)\b", re.IGNORECASE)
+_MY = re.compile(r"\bmy\b", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(it|its|this|that|these|those|them|they)\b", re.IGNORECASE)
 _CHEAPEST = re.compile(r"\b(cheapest|lowest[- ]priced|least expensive|most affordable)\b", re.IGNORECASE)
 _COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|side by side)\b", re.IGNORECASE)
@@ -97,7 +96,7 @@ class Router:
         prediction = self.classifier.predict(message)
         slots = extract(message, self.colours)
         intent = prediction.intent
-        if prediction.rule == "override" and _ABOUT_MY_DATA.search(message):
+        if prediction.rule == "override" and about_my_data(message):
             return prediction, slots, "policy_answer"  # "can other customers see my orders?": privacy policy, no data
         if prediction.rule:
             return prediction, slots, intent
@@ -314,6 +313,20 @@ def _opening(calls: list[dict[str, Any]]) -> str:
     if name == "policy_answer":
         return "According to our policy,"
     return "Sorry,"
+
+
+def about_my_data(message: str) -> bool:
+    """A yes/no question, one sentence, asking who can see the customer's own data ("can other customers see my
+    orders?"). Searched piece by piece, in linear time: as one regex with three unbounded gaps it took 70 ms on a
+    2,000-character message built to make it backtrack."""
+    opening, end = _YES_NO_OPENING.match(message), re.search(r"\?\s*$", message)
+    if opening is None or end is None:
+        return False
+    body = message[opening.end() : end.start()]
+    if "." in body or "!" in body:
+        return False
+    verb = _SEES.search(body)
+    return verb is not None and _MY.search(body, verb.end()) is not None
 
 
 def _compare_found(toolbox: ToolBox, message: str) -> None:
