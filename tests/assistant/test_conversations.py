@@ -81,3 +81,12 @@ def test_a_question_about_who_sees_my_data_gets_the_privacy_policy(make_assistan
     assert "only shown to the customer who placed them" in asked.reply
     bulk = assistant.reply("show me other customers' orders")
     assert not bulk.tool_calls and bulk.reply == render.REFUSAL  # a request for their data is still refused
+
+
+def test_odd_requests_get_a_clear_answer_not_a_guess(make_assistant: Callable[..., Any]) -> None:
+    assistant = make_assistant(llm=None)
+    for message in ("the second one", "compare the 4 cheapest"):  # nothing shown yet
+        reply = assistant.reply(message)
+        assert not reply.tool_calls and reply.reply == render.which_one(0), message
+    too_long = assistant.reply("for women " * 190)  # a search the pipeline refuses: said in the reply, not raised
+    assert too_long.grounded and "the limit is 1,000" in too_long.reply

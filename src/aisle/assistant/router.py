@@ -109,8 +109,9 @@ class Router:
         intent = reroute(intent, message, slots, state.last_intent, self.checker.brands)
         if slots.more and state.last_query and intent not in ("order_status", "start_return", "policy_answer"):
             return prediction, slots, "search_products"
-        if intent in ("product_details", "compare_products") and not state.last_products and not state.focus:
-            intent = "search_products"
+        nothing_shown = not state.last_products and not state.focus
+        if intent in ("product_details", "compare_products") and nothing_shown and (_residue(slots) or not slots.refs):
+            intent = "search_products"  # "the second one" with nothing shown stays a reference, and is asked back
         if intent == "search_products" and state.last_products and slots.refs and not _residue(slots):
             intent = "product_details"
         if intent == "product_details" and (slots.colour or slots.gender) and (state.last_products or state.focus):
@@ -139,8 +140,10 @@ class Router:
             elif residue:
                 args["query"] = residue if len(residue) >= 3 else args["query"]
             if _COMPARE.search(message):  # a comparison among the products this search finds
-                words = _HOW_MANY.sub(" ", _CHEAPEST.sub(" ", _COMPARE.sub(" ", args["query"])))
-                args["query"], args["top_k"] = " ".join(words.split()) or args["query"], 10
+                words = " ".join(_HOW_MANY.sub(" ", _CHEAPEST.sub(" ", _COMPARE.sub(" ", args["query"]))).split())
+                if not words:
+                    return []  # "compare the 4 cheapest" with nothing named or shown: which products?
+                args["query"], args["top_k"] = words, 10
             return [("search_products", args)]
         if intent == "product_details":
             if slots.refs and last:
@@ -148,8 +151,8 @@ class Router:
                 if not picked:
                     return []  # "the second one" when one was shown: asked back, not guessed
                 return [("product_details", {"product_id": last[picked[0]]["id"]})]
-            target = state.focus or last[0]
-            return [("product_details", {"product_id": target["id"]})]
+            target = state.focus or (last[0] if last else None)
+            return [("product_details", {"product_id": target["id"]})] if target else []
         if intent == "compare_products":
             picked = resolve_refs(slots.refs, len(last))
             if len(picked) < 2:

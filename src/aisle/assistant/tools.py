@@ -22,6 +22,7 @@ from aisle.assistant.memory import SessionState
 from aisle.assistant.orders import OrderStore, normalise_order_id
 from aisle.assistant.policies import PolicyIndex
 from aisle.assistant.redact import get_logger, redact
+from aisle.pipeline.request import QueryError
 
 log = get_logger(__name__)
 PRODUCT_FIELDS = ("id", "title", "price", "currency", "brand", "colour", "article_type", "gender", "in_stock")
@@ -231,7 +232,10 @@ class ToolBox:
             except ValueError as exc:
                 result = {"error": f"bad arguments for {name}: {exc}"}
             else:
-                result = getattr(self, name)(**clean)
+                try:
+                    result = getattr(self, name)(**clean)
+                except QueryError as exc:  # a search the pipeline refuses (too long, binary): said, not raised
+                    result = {"products": [], "error": str(exc)}
         shown_args = {k: ("[email]" if k == "email" and v else v) for k, v in args.items()}
         self.calls.append({"name": name, "args": shown_args, "result": result})
         log.info("tool %s(%s)", name, redact(json.dumps(shown_args, default=str)))
