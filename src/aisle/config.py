@@ -92,9 +92,12 @@ class Settings(BaseSettings):
     events_retention_days: int | None = Field(default=365, ge=1, description="Older events are deleted (None: kept).")
     personalize: bool = Field(default=True, description="Re-order results by the shopper's history (given a user).")
     personal_weight: float = Field(
-        default=1.0, ge=0, le=2, description="Weight of the personal score (min-max normalised) beside relevance's."
+        default=1.0,
+        ge=0,
+        le=2,
+        description="Multiplies the learnt blend's personal weights (0: history never moves a search).",
     )
-    personal_candidates: int = Field(default=50, ge=2, description="Only the top-N relevance results are re-ordered.")
+    personal_candidates: int = Field(default=100, ge=2, description="The top-N relevance results are re-ordered.")
 
     # assistant (aisle chat)
     assistant_llm: str = Field(

@@ -1,4 +1,5 @@
-"""The personal step: re-orders only the top relevance candidates, never adds, cold start unchanged."""
+"""The personal step: re-orders only its pool of candidates, never adds, cold start unchanged; the
+taste profile, the learnt blend and the reasons it gives."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from aisle.config import Settings
 from aisle.ranking.demo import create_demo_shoppers, demo_groups
 from aisle.ranking.events import EventStore
-from aisle.ranking.personalizer import ContentProfileScorer, Personalizer, blend
+from aisle.ranking.blend import BlendTable, BlendWeights
+from aisle.ranking.personalizer import ContentProfileScorer, Personalizer
 from aisle.types import BehaviourEvent, EventType, Product
 
 # two "taste" directions: shoes for women (w*) and for men (m*)
@@ -26,10 +28,24 @@ def fake_vectors(ids: Sequence[str]) -> dict[str, np.ndarray]:
     return {i: VECTORS[i] for i in ids if i in VECTORS}
 
 
+def _attributes(pid: str) -> dict[str, str]:
+    return {"gender": "Women" if pid.startswith("w") else "Men", "article_type": "Casual Shoes", "colour": "Black"}
+
+
+def fake_payloads(ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """A stand-in for the collection's stored payloads."""
+    return {i: {"product_id": i, **_attributes(i)} for i in ids if i in VECTORS}
+
+
 def _hits() -> list[dict]:
     """Relevance order alternates men's and women's shoes, men's first."""
     order = ["m0", "w0", "m1", "w1", "m2", "w2", "m3", "w3"]
-    return [{"id": pid, "score": 1.0 - 0.01 * n, "title": pid} for n, pid in enumerate(order)]
+    return [{"id": pid, "score": 1.0 - 0.01 * n, "title": pid, **_attributes(pid)} for n, pid in enumerate(order)]
+
+
+def _uniform(taste: float, vector: float) -> BlendTable:
+    return BlendTable({f"{h}|{k}": BlendWeights(taste, vector) for h in ("1-4", "5-20", "21+")
+                       for k in ("ambiguous", "partly", "specified")})  # fmt: skip
 
 
 @pytest.fixture
@@ -37,7 +53,15 @@ def personalizer(settings: Settings) -> Personalizer:
     store = EventStore.open(settings)
     now = datetime.now(UTC)
     store.record([BehaviourEvent("ann", f"w{i}", EventType.PURCHASE, now - timedelta(hours=i)) for i in (4, 5)])
-    return Personalizer(ContentProfileScorer(), fake_vectors, settings=settings, store=store)
+    return Personalizer(
+        ContentProfileScorer(),
+        fake_vectors,
+        settings=settings,
+        store=store,
+        payloads=fake_payloads,
+        fields=("gender", "article_type", "colour"),
+        blend=_uniform(1.0, 1.0),
+    )
 
 
 def test_history_moves_matching_products_up_without_adding_any(personalizer: Personalizer) -> None:
@@ -79,12 +103,47 @@ def test_only_the_top_candidates_are_reordered(settings: Settings, personalizer:
 def test_weight_zero_is_the_relevance_order(settings: Settings, personalizer: Personalizer) -> None:
     personalizer.settings = settings.model_copy(update={"personal_weight": 0.0})
     assert [h["id"] for h in personalizer.rerank("shoes", _hits(), "ann")] == [h["id"] for h in _hits()]
+    assert personalizer.profile_vector("ann") is None
 
 
-def test_blend_is_bounded_by_relevance() -> None:
-    relevance = np.array([3.0, 2.0, 1.0])
-    personal = np.array([0.0, 0.0, 100.0])
-    assert blend(relevance, personal, 0.5).tolist() == [1.0, 0.5, 0.5]
+def test_a_learnt_zero_for_specified_queries_leaves_them_alone(personalizer: Personalizer) -> None:
+    personalizer.blend = BlendTable({"1-4|ambiguous": BlendWeights(1.0, 1.0)})
+    assert [h["id"] for h in personalizer.rerank("shoes", _hits(), "ann", named=1)][:2] == ["w0", "w1"]
+    hits = _hits()
+    specified = personalizer.rerank("black casual shoes for men", hits, "ann", named=3)
+    assert [h["id"] for h in specified] == [h["id"] for h in hits]
+    assert personalizer.profile_vector("ann", named=3) is None
+    assert personalizer.profile_vector("ann", named=1) is not None
+
+
+def test_taste_alone_moves_the_shoppers_gender_up_and_says_why(personalizer: Personalizer) -> None:
+    personalizer.blend = _uniform(1.0, 0.0)
+    out = personalizer.rerank("shoes", _hits(), "ann")
+    assert [h["id"] for h in out[:4]] == ["w0", "w1", "w2", "w3"]
+    assert out[0]["personal_reason"] == "because you bought 2 women's casual shoes"
+    assert all("personal_reason" not in h for h in out if h["id"].startswith("m"))
+
+
+def test_a_field_the_query_fixed_is_not_overridden_by_taste(personalizer: Personalizer) -> None:
+    personalizer.blend = _uniform(1.0, 0.0)
+    hits = _hits()
+    out = personalizer.rerank("shoes for men", hits, "ann", fixed=("gender",))
+    assert [h["id"] for h in out] == [h["id"] for h in hits]  # only gender differed, and the query named it
+
+
+def test_the_pool_takes_candidates_added_below_the_first_ones(settings: Settings, personalizer: Personalizer) -> None:
+    personalizer.settings = settings.model_copy(update={"personal_candidates": 2})
+    hits = _hits()
+    out = personalizer.rerank("shoes", hits, "ann", pool=4)  # the pipeline appended w1 and m1 to m0, w0
+    assert [h["id"] for h in out[:2]] == ["w0", "w1"] and [h["id"] for h in out[4:]] == [h["id"] for h in hits[4:]]
+
+
+def test_an_event_sent_now_changes_the_next_search(personalizer: Personalizer) -> None:
+    """In-session: the store is read on every search, nothing is retrained."""
+    assert personalizer.rerank("shoes", _hits(), "bob") == _hits()
+    personalizer.store.record([BehaviourEvent("bob", "m3", EventType.CLICK, datetime.now(UTC))])
+    out = personalizer.rerank("shoes", _hits(), "bob")
+    assert out[0]["id"].startswith("m") and out[0]["scores"]["personal"] > 0
 
 
 def test_demo_shoppers_are_idempotent(settings: Settings) -> None:

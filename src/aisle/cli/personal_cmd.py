@@ -153,3 +153,39 @@ def purge(days: Annotated[int, typer.Option("--older-than-days", min=1)] = 365) 
 
     with EventStore.open() as store:
         typer.echo(f"deleted {store.purge(timedelta(days=days))} events")
+
+
+@eval_app.command("personal-search")
+def eval_personal_search(
+    data: Annotated[Path | None, typer.Option("--data", help="The Myntra folder (styles.csv, images/).")] = None,
+    shoppers: Annotated[int, typer.Option("--shoppers", min=8, help="Simulated shoppers (half dev, half test).")] = 400,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation.")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report here too.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Personalised vs anonymous search for simulated Myntra shoppers: the blend is learnt on dev shoppers
+    (and saved for the eval collection), nDCG@10 per query kind and history length on test shoppers."""
+    from aisle.config import get_settings
+    from aisle.eval.datasets import myntra_corpus
+    from aisle.eval.harness import run_folder
+    from aisle.eval.personal_search import evaluate_personal_search
+    from aisle.eval.personal_search_report import markdown, write
+    from aisle.eval.report import timestamp
+    from aisle.pipeline.personal import blend_path
+
+    settings = get_settings()
+    corpus = myntra_corpus(_dataset_path("myntra", data, settings), settings)
+    report = evaluate_personal_search(
+        corpus,
+        settings=settings,
+        n_shoppers=shoppers,
+        seed=seed,
+        progress=not quiet,
+        save_blend=lambda collection, table: table.save(blend_path(settings, collection)),
+    )
+    folder = run_folder("personal-search", timestamp(), settings)
+    write(report, folder)
+    if out is not None:
+        write(report, out)
+    typer.echo(markdown(report))
+    typer.echo(f"report: {folder}")

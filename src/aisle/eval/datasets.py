@@ -131,6 +131,11 @@ def load_esci_dataset(folder: Path, settings: Settings | None = None, locale: st
     return build_dataset("esci", corpus, queries, qrels, str(folder))
 
 
+def myntra_corpus(folder: Path, settings: Settings | None = None) -> list[Product]:
+    """The Myntra products WITH images (the eval collection's corpus)."""
+    return [p for p in _catalogue(f"myntra:{folder}", settings) if p.image]
+
+
 def load_myntra_dataset(
     folder: Path, settings: Settings | None = None, n_queries: int = 300, seed: int = 0
 ) -> EvalDataset:
@@ -138,7 +143,7 @@ def load_myntra_dataset(
     `aisle.eval.attribute_queries`)."""
     from aisle.eval.attribute_queries import generate_attribute_queries
 
-    corpus = [p for p in _catalogue(f"myntra:{folder}", settings) if p.image]
+    corpus = myntra_corpus(folder, settings)
     queries, qrels = generate_attribute_queries(corpus, n_queries=n_queries, seed=seed)
     return build_dataset("myntra", corpus, queries, qrels, str(folder))
 

@@ -8,7 +8,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,9 +16,15 @@ from aisle.config import Settings, get_settings
 from aisle.files import save_array
 from aisle.index.collection import ProductIndex
 from aisle.index.schema import TEXT, point_id
+from aisle.ranking.blend import DEFAULT_TABLE, BlendTable
+from aisle.ranking.events import EventStore
+
+if TYPE_CHECKING:
+    from aisle.ranking.personalizer import Personalizer
 
 log = logging.getLogger(__name__)
 PERSONAL_MODELS = "personal"
+NOT_TASTE = ("product_id", "currency", "content_hash")
 
 
 def content_vectors(
@@ -44,28 +50,46 @@ def content_vectors(
 
 
 class IndexVectors:
-    """Product id -> the collection's stored `text` vector (the catalogue's own item representation)."""
+    """Product id -> the collection's stored `text` vector (the catalogue's own item representation), and
+    its payload (for the history's attributes); both cached, read in one request per batch of new ids."""
 
     def __init__(self, index: ProductIndex, vector: str = TEXT, cache_size: int = 50_000) -> None:
         self.index = index
         self.vector = vector
         self._cache: dict[str, np.ndarray] = {}
+        self._payloads: dict[str, dict[str, Any]] = {}
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def space(self) -> str | None:
         """The encoder space of the stored vectors (a trained model must have been trained in it)."""
         return (self.index.metadata().get("encoders", {}).get(self.vector) or {}).get("space")
 
-    def __call__(self, product_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        missing = [p for p in dict.fromkeys(product_ids) if p not in self._cache]
-        if missing:
-            records = self.index.engine.retrieve(self.index.name, [point_id(p) for p in missing], [self.vector])
-            if len(self._cache) + len(records) > self._cache_size:
+    def _fetch(self, product_ids: Sequence[str]) -> None:
+        missing = [p for p in dict.fromkeys(product_ids) if p not in self._payloads]
+        if not missing:
+            return
+        records = self.index.engine.retrieve(self.index.name, [point_id(p) for p in missing], [self.vector])
+        with self._lock:
+            if len(self._payloads) + len(records) > self._cache_size:
                 self._cache.clear()
+                self._payloads.clear()
             for record in records:
+                product = str(record.payload.get("product_id"))
+                self._payloads[product] = dict(record.payload)
                 if self.vector in record.vectors:
-                    self._cache[str(record.payload.get("product_id"))] = record.vectors[self.vector]
-        return {p: self._cache[p] for p in product_ids if p in self._cache}
+                    self._cache[product] = record.vectors[self.vector]
+
+    def __call__(self, product_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        self._fetch(product_ids)
+        cache = self._cache
+        return {p: cache[p] for p in product_ids if p in cache}
+
+    def payloads(self, product_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored payloads of the products that exist in the collection."""
+        self._fetch(product_ids)
+        stored = self._payloads
+        return {p: stored[p] for p in product_ids if p in stored}
 
 
 def model_folder(settings: Settings, collection: str) -> Path:
@@ -73,15 +97,51 @@ def model_folder(settings: Settings, collection: str) -> Path:
     return settings.models_dir / PERSONAL_MODELS / f"events-{collection}"
 
 
+def blend_path(settings: Settings, collection: str) -> Path:
+    """Where `aisle eval personal-search` saves the blend it learnt for a collection."""
+    return settings.models_dir / PERSONAL_MODELS / f"blend-{collection}.json"
+
+
+def blend_table(settings: Settings, collection: str) -> BlendTable:
+    """The blend learnt for this collection, else the default table (learnt on Myntra)."""
+    path = blend_path(settings, collection)
+    if path.is_file():
+        try:
+            return BlendTable.load(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cannot read the learnt blend %s (%s); using the default", path, exc)
+    return DEFAULT_TABLE
+
+
+def taste_fields(index: ProductIndex) -> list[str]:
+    """The collection's keyword attributes (not ids): what a shopper's taste is read in."""
+    fields = index.metadata().get("filter_fields", {})
+    return [f for f, kind in fields.items() if kind == "keyword" and f not in NOT_TASTE]
+
+
 def default_personalizer(index: ProductIndex, settings: Settings) -> Any:
-    """The pipeline's personalizer (None when disabled). Its scorer is chosen on the first search that has a
-    shopper: most searches have none, and opening a pipeline should not load (or warn about) a trained model."""
+    """The pipeline's personalizer (None when disabled)."""
+    return make_personalizer(index, settings) if settings.personalize else None
+
+
+def make_personalizer(
+    index: ProductIndex, settings: Settings, *, store: EventStore | None = None, blend: BlendTable | None = None
+) -> Personalizer:
+    """A personalizer over `index`, reading `store` (default: AISLE_HOME's event store) and weighing by `blend`
+    (default: the collection's learnt table). Its scorer is chosen on the first search that has a shopper: most
+    searches have none, and opening a pipeline should not load (or warn about) a trained model."""
     from aisle.ranking.personalizer import Personalizer
 
-    if not settings.personalize:
-        return None
     vectors = IndexVectors(index)
-    return Personalizer(LazyScorer(lambda: personal_scorer(vectors, index.name, settings)), vectors, settings=settings)
+    return Personalizer(
+        LazyScorer(lambda: personal_scorer(vectors, index.name, settings)),
+        vectors,
+        settings=settings,
+        store=store,
+        payloads=vectors.payloads,
+        fields=taste_fields(index),
+        blend=blend or blend_table(settings, index.name),
+    )
 
 
 def personal_scorer(vectors: IndexVectors, collection: str, settings: Settings) -> Any:

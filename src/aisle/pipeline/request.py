@@ -28,6 +28,7 @@ class SearchRequest:
     rerank: bool = True
     fusion: Literal["rrf", "dbsf"] = "rrf"
     explain: bool = False  # per-retriever scores for each hit ("why this result")
+    personalize: bool = True  # False: the shopper switched personalisation off (the anonymous order)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,11 +25,13 @@ from aisle.pipeline.cache import LruCache
 from aisle.pipeline.encoders import EncoderSet
 from aisle.pipeline.request import QueryError, SearchRequest, SearchResponse, validate
 from aisle.pipeline.understanding import MAX_VALUES_PER_FIELD, QueryUnderstanding, Understood
-from aisle.ranking.base import Ranker
+from aisle.ranking.base import PersonalRanker, Ranker
 
 T = TypeVar("T")
 _HIDDEN_PAYLOAD = ("content_hash", "product_id")
 _NOT_VOCABULARY = ("product_id", "currency")
+PERSONAL_EXTRA = 50  # candidates a personalised retrieval may add to the personal step's pool
+PROFILE_PULL = 0.5  # how far that retrieval's query vector moves towards the shopper's profile
 
 
 class SearchPipeline:
@@ -40,13 +43,13 @@ class SearchPipeline:
         settings: Settings | None = None,
         understanding: QueryUnderstanding | None = None,
         ranker: Ranker | None = None,
-        personalizer: Ranker | None = None,
+        personalizer: PersonalRanker | None = None,
     ) -> None:
         self.index = index
         self.encoders = encoders
         self.settings = settings or get_settings()
         self.ranker = ranker
-        self.personalizer = personalizer  # after the ranker, only with a user: re-orders, never adds
+        self.personalizer = personalizer  # after the ranker, only with a user (see personal_pool)
         meta = index.metadata()
         index.verify(encoders.layout, meta)
         self.filter_fields: dict[str, str] = dict(meta.get("filter_fields", {}))
@@ -196,6 +199,40 @@ class SearchPipeline:
                 if hit is not None:
                     hit.setdefault("scores", {})[retrieval.using] = round(score, 6)
 
+    def personal_pool(
+        self, text: str, hits: list[dict[str, Any]], request: SearchRequest, understood: Understood
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The candidates the personal step re-orders, and how many: the first `personal_candidates` hits
+        plus up to PERSONAL_EXTRA products found by the query's text vector moved towards the shopper's profile
+        that have every attribute the query names (and pass its filters): "shoes" for a shopper of women's
+        shoes, whose first stage holds 7 women's shoes among 100. They come in at the pool's lowest relevance:
+        only the history can lift them."""
+        k = min(len(hits), self.settings.personal_candidates)
+        user = request.user
+        if self.personalizer is None or not user or not text or self.encoders.text is None:
+            return hits, k
+        profile = self.personalizer.profile_vector(user, understood.named)
+        if profile is None:
+            return hits, k
+        encoders = self.encoders
+        query_vector = self._cached(TEXT, text, lambda: encoders.text.encode_queries([text])[0])
+        towards = _unit(np.asarray(query_vector, dtype=np.float32)) + PROFILE_PULL * np.asarray(profile, np.float32)
+        named = replace(request, filters={**understood.attributes, **request.filters})
+        points = self.index.engine.query(
+            self.index.name,
+            [Retrieval(TEXT, _unit(towards), 1.0)],
+            limit=PERSONAL_EXTRA,
+            where=self._filter(named, understood),
+            fusion="rrf",
+            prefetch_limit=PERSONAL_EXTRA,
+            rrf_k=self.settings.rrf_k,
+        )
+        head, tail = hits[:k], hits[k:]
+        floor = min(float(h["score"]) for h in head)
+        known = {h["id"] for h in hits}
+        extra = [{**h, "score": floor} for h in self._hits(points, None) if h["id"] not in known]
+        return head + extra + tail, k + len(extra)
+
     # -- what the assistant asks (aisle.assistant.catalog_port.ProductSearch) ---------------------------------
     def get(self, product_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Stored products by id, in the order asked (unknown ids are left out)."""
@@ -213,7 +250,7 @@ class SearchPipeline:
         query_filter = self._filter(request, understood)
         retrievals = self._retrievals(understood.text if understood.price else text, request, timings)
         retrieve_started = time.perf_counter()
-        personal = self.personalizer is not None and bool(request.user)
+        personal = self.personalizer is not None and bool(request.user) and request.personalize
         wide = self.ranker or personal  # they re-order the first stage's candidates: fetch them all
         candidates = max(request.top_k, self.settings.prefetch_limit if wide else 0)
         boost = self._boost(understood)
@@ -240,9 +277,11 @@ class SearchPipeline:
             if understood.attributes:
                 hits = restore_attribute_boost(hits, len(understood.attributes), self.settings.attribute_boost)
             timings["rerank"] = (time.perf_counter() - rerank_started) * 1000
-        if personal and hits and self.personalizer is not None:
+        if personal and hits and self.personalizer is not None and request.user:
             personal_started = time.perf_counter()
-            hits = self.personalizer.rerank(text, hits, request.user)
+            hits, pool = self.personal_pool(text, hits, request, understood)
+            fixed = tuple(understood.attributes)
+            hits = self.personalizer.rerank(text, hits, request.user, fixed=fixed, named=understood.named, pool=pool)
             timings["personalize"] = (time.perf_counter() - personal_started) * 1000
         hits = hits[: request.top_k]
         if request.explain:
@@ -254,6 +293,10 @@ class SearchPipeline:
             timings_ms={k: round(v, 3) for k, v in timings.items()},
             understood=understood.to_json(),
         )
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / max(float(np.linalg.norm(x)), 1e-12)
 
 
 def restore_attribute_boost(hits: list[dict[str, Any]], wanted: int, boost: float) -> list[dict[str, Any]]:

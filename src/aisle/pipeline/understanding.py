@@ -34,6 +34,7 @@ class Understood:
     attributes: dict[str, str] = field(default_factory=dict)
     price: tuple[float | None, float | None] | None = None
     text: str = ""
+    named: int = 0  # how many attribute phrases the query holds ("black casual shoes" 2: one may fill 3 fields)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.attributes)
@@ -90,15 +91,17 @@ class QueryUnderstanding:
         price, rest = self._price(query)
         stems = tokenize(_normalise(rest))
         found: dict[str, str] = {}
+        named = 0
         i = 0
         while i < len(stems):
             for span in range(min(self.max_span, len(stems) - i), 0, -1):
                 fields = self._values.get(tuple(stems[i : i + span]))
                 if fields:
+                    named += any(name not in found for name in fields)
                     for name, value in fields.items():
                         found.setdefault(name, value)
                     i += span
                     break
             else:
                 i += 1
-        return Understood(found, price, " ".join(rest.split()))
+        return Understood(found, price, " ".join(rest.split()), named)

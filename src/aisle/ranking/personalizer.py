@@ -1,30 +1,40 @@
 """The search-time personal step: re-order the top relevance candidates by the shopper's history.
 
-It only re-orders, never adds: the top `personal_candidates` hits (by relevance) get
-`score = relevance_norm + w * personal_norm` (both min-max normalised within those hits, w =
-`personal_weight` in [0, 1]); hits below them keep their order underneath. A shopper with no history
-(cold start) gets the non-personal order unchanged. Personal scores come from the trained sequential
-ranker when one matches the catalogue's vectors, else from a content profile of the history.
+It re-orders the pool it is given, never adds: the top `personal_candidates` hits (by relevance, plus what the
+pipeline's personalised retrieval appended to them, see `SearchPipeline.personal_pool`) get
+`score = relevance_norm + w_taste * taste + w_vector * vector`, where relevance is min-max normalised within
+those hits, `taste` is the history's attribute lift (`aisle.ranking.taste`, fields the query named left out)
+and `vector` the trained sequential ranker's score (when one matches the catalogue's vectors) or the cosine
+to the history's content profile, centred and divided by its range. The weights come from a `BlendTable`
+learnt per history length and query specificity. Hits below them keep their order underneath. A shopper with
+no history (cold start), or a search that asks for no personalisation, gets the non-personal order unchanged.
+The history is read from the event store on every search, so an event sent a moment ago counts at once.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from aisle.config import Settings, get_settings
+from aisle.ranking.blend import DEFAULT_TABLE, BlendTable, BlendWeights
 from aisle.ranking.events import EventStore
+from aisle.ranking.reasons import reason
+from aisle.ranking.taste import TasteProfile, field_values
 from aisle.types import EventType
 
 log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50
 # how much one event says about taste, by type (for the content profile)
 EVENT_WEIGHTS = {EventType.VIEW: 1.0, EventType.CLICK: 1.5, EventType.ADD_TO_CART: 2.5, EventType.PURCHASE: 3.0}
+HALF_LIFE = 10.0  # in events: the 10th most recent counts half as much as the latest
 Vectors = Callable[[Sequence[str]], dict[str, np.ndarray]]
+Payloads = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
 
 
 class PersonalScorer(Protocol):
@@ -46,8 +56,8 @@ class ContentProfileScorer:
 
     name = "content-profile"
 
-    def __init__(self, half_life: float = 10.0) -> None:
-        self.half_life = half_life  # in events: the 10th most recent counts half as much as the latest
+    def __init__(self, half_life: float = HALF_LIFE) -> None:
+        self.half_life = half_life
 
     def score(
         self,
@@ -93,9 +103,28 @@ def _minmax(x: np.ndarray, low: float | None = None, high: float | None = None) 
     return (x - low) / (high - low) if high > low else np.zeros_like(x)
 
 
-def blend(relevance: np.ndarray, personal: np.ndarray, weight: float) -> np.ndarray:
-    """relevance_norm + weight * personal_norm (min-max within the re-ordered candidates)."""
-    return _minmax(relevance) + weight * _minmax(personal)
+def _centred(x: np.ndarray) -> np.ndarray:
+    """x minus its mean, divided by its range: a scorer's own scale (cosines, logits) does not matter."""
+    spread = float(x.max() - x.min()) if x.size else 0.0
+    return (x - x.mean()) / spread if spread > 0 else np.zeros_like(x)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalSignals:
+    """What the personal step knows about one search's top candidates (arrays in the candidates' order)."""
+
+    relevance: np.ndarray  # min-max within the candidates
+    taste: np.ndarray  # mean attribute log-lift
+    vector: np.ndarray  # sequential or content-profile score, centred, over its range
+    events: int  # history events with a known product
+    named: int  # attributes the query named
+    skip: frozenset[str]  # fields the query fixed
+    profile: TasteProfile
+    history: list[tuple[EventType, dict[str, str]]]
+    values: list[dict[str, str]]  # each candidate's attribute values
+
+    def blended(self, weights: BlendWeights) -> np.ndarray:
+        return self.relevance + weights.taste * self.taste + weights.vector * self.vector
 
 
 class Personalizer:
@@ -110,10 +139,16 @@ class Personalizer:
         *,
         settings: Settings | None = None,
         store: EventStore | None = None,
+        payloads: Payloads | None = None,
+        fields: Sequence[str] = (),
+        blend: BlendTable | None = None,
     ) -> None:
         self.scorer = scorer
         self.vectors = vectors
         self.settings = settings or get_settings()
+        self.payloads = payloads  # product id -> stored payload, for the history's attributes
+        self.fields = tuple(fields)  # the attribute fields the taste profile reads
+        self.blend = blend or DEFAULT_TABLE
         self._store = store
         self._lock = threading.Lock()
 
@@ -124,39 +159,114 @@ class Personalizer:
                 self._store = EventStore.open(self.settings)
             return self._store
 
-    def rerank(self, query: str, hits: Sequence[dict[str, Any]], user: str | None = None) -> list[dict[str, Any]]:
-        hits = list(hits)
-        if not user or len(hits) < 2:
-            return hits
+    def signals(
+        self, hits: Sequence[Mapping[str, Any]], user: str, *, fixed: Collection[str] = (), named: int = 0
+    ) -> PersonalSignals | None:
+        """The personal signals for `hits` (the candidates to re-order); None without a usable history."""
         history = self.store.history(user, HISTORY_LIMIT)
-        if not history:
-            return hits  # cold start: the non-personal order
-        k = min(len(hits), self.settings.personal_candidates)
-        head, tail = hits[:k], hits[k:]
-        vectors = self.vectors([e.product_id for e in history] + [h["id"] for h in head])
-        known = [e for e in history if e.product_id in vectors]
+        if not history or len(hits) < 2:
+            return None
+        ids = [str(h["id"]) for h in hits]
+        vectors = self.vectors([e.product_id for e in history] + ids)
+        stored = self.payloads([e.product_id for e in history]) if self.payloads and self.fields else {}
+        known = [e for e in history if e.product_id in vectors or e.product_id in stored]
         if not known:
-            return hits
-        dim = len(next(iter(vectors.values())))
-        personal = self.scorer.score(
-            [e.product_id for e in known],
-            np.stack([vectors[e.product_id] for e in known]),
-            np.array([EVENT_WEIGHTS.get(e.type, 1.0) for e in known], dtype=np.float32),
-            [h["id"] for h in head],
-            np.stack([vectors.get(h["id"], np.zeros(dim, dtype=np.float32)) for h in head]),
+            return None
+        decay = 0.5 ** (np.arange(len(known))[::-1] / HALF_LIFE)
+        weights = decay * np.array([EVENT_WEIGHTS.get(e.type, 1.0) for e in known])
+        seen = [field_values(stored.get(e.product_id, {}), self.fields) for e in known]
+        values = [field_values(h, self.fields) for h in hits]
+        profile = TasteProfile.build(seen, weights.tolist())
+        skip = frozenset(fixed)
+        return PersonalSignals(
+            relevance=_minmax(np.array([float(h["score"]) for h in hits], dtype=np.float64)),
+            taste=profile.lifts(values, skip),
+            vector=_centred(self._vector_scores(known, ids, vectors, weights)),
+            events=len(known),
+            named=named,
+            skip=skip,
+            profile=profile,
+            history=[(e.type, v) for e, v in zip(known, seen, strict=True)],
+            values=values,
         )
-        relevance = np.array([float(h["score"]) for h in head], dtype=np.float64)
-        scores = blend(relevance, np.asarray(personal, dtype=np.float64), self.settings.personal_weight)
+
+    def _vector_scores(
+        self, known: Sequence[Any], ids: Sequence[str], vectors: Mapping[str, np.ndarray], weights: np.ndarray
+    ) -> np.ndarray:
+        with_vector = [i for i, e in enumerate(known) if e.product_id in vectors]
+        if not with_vector or not vectors:
+            return np.zeros(len(ids))
+        dim = len(next(iter(vectors.values())))
+        scores = self.scorer.score(
+            [known[i].product_id for i in with_vector],
+            np.stack([vectors[known[i].product_id] for i in with_vector]),
+            np.array([EVENT_WEIGHTS.get(known[i].type, 1.0) for i in with_vector], dtype=np.float32),
+            ids,
+            np.stack([vectors.get(p, np.zeros(dim, dtype=np.float32)) for p in ids]),
+        )
+        return np.asarray(scores, dtype=np.float64)
+
+    def _weights(self, events: int, named: int) -> BlendWeights:
+        """The learnt blend's weights for this search, times the operator's `personal_weight` dial."""
+        learnt, dial = self.blend.weights(events, named), self.settings.personal_weight
+        return BlendWeights(learnt.taste * dial, learnt.vector * dial)
+
+    def profile_vector(self, user: str, named: int = 0) -> np.ndarray | None:
+        """The unit, recency- and event-weighted mean of the history's vectors, for a personalised retrieval
+        that brings candidates of the shopper's kind into the pool (an ambiguous "shoes" whose first stage
+        holds 7 women's shoes among 100); None when the blend would not move this search at all."""
+        history = self.store.history(user, HISTORY_LIMIT)
+        vectors = self.vectors([e.product_id for e in history]) if history else {}
+        known = [e for e in history if e.product_id in vectors]
+        weights = self._weights(len(known), named)
+        if not known or weights.taste + weights.vector <= 0:
+            return None
+        decay = 0.5 ** (np.arange(len(known))[::-1] / HALF_LIFE)
+        strength = decay * np.array([EVENT_WEIGHTS.get(e.type, 1.0) for e in known])
+        profile = (strength[:, None] * _unit(np.stack([vectors[e.product_id] for e in known]))).sum(axis=0)
+        return _unit(profile[None, :])[0]
+
+    def rerank(
+        self,
+        query: str,
+        hits: Sequence[dict[str, Any]],
+        user: str | None = None,
+        *,
+        fixed: Collection[str] = (),
+        named: int = 0,
+        pool: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The hits re-ordered by the history; `fixed`: the fields the query named, `named`: how many
+        attributes it named (both from query understanding); `pool`: how many of the first hits to re-order
+        (default `personal_candidates`)."""
+        hits = list(hits)
+        if not user:
+            return hits
+        k = min(len(hits), pool or self.settings.personal_candidates)
+        head, tail = hits[:k], hits[k:]
+        signals = self.signals(head, user, fixed=fixed, named=named)
+        if signals is None:
+            return hits  # cold start: the non-personal order
+        weights = self._weights(signals.events, named)
+        scores = signals.blended(weights)
+        personal = weights.taste * signals.taste + weights.vector * signals.vector
         reordered = []
-        for hit, score, p in zip(head, scores, personal, strict=True):
+        for i, hit in enumerate(head):
             # the score it came in with is kept under its own name: "relevance" is the cross-encoder's logit
             explained = {
                 **(hit.get("scores") or {}),
                 "before_personal": float(hit["score"]),
-                "personal": round(float(p), 6),
+                "personal": round(float(personal[i]), 6),
             }
-            reordered.append({**hit, "score": float(score), "scores": explained})
+            moved = {**hit, "score": float(scores[i]), "scores": explained}
+            why = reason(signals.values[i], signals.history, signals.skip) if personal[i] > 0 else None
+            if why:
+                moved["personal_reason"] = why
+            reordered.append(moved)
         reordered.sort(key=lambda h: h["score"], reverse=True)
+        # hits below the pool keep their order and relevance spacing, under the pool's lowest blended score
+        relevance = np.array([float(h["score"]) for h in head], dtype=np.float64)
         low, high = float(relevance.min()), float(relevance.max())
-        below = [{**h, "score": float(_minmax(np.array([float(h["score"])]), low, high)[0])} for h in tail]
+        floor = float(scores.min())
+        below = [{**h, "score": floor + float(_minmax(np.array([float(h["score"])]), low, high)[0])} for h in tail]
         return reordered + below
