@@ -56,7 +56,9 @@ def test_reason_counts_the_events_that_share_the_hits_gender_and_category() -> N
                (EventType.VIEW, MEN_SHOES)]  # fmt: skip
     assert reason({**WOMEN_SHOES, "brand": "Other"}, history) == "because you bought 1 and looked at 2 women's heels"
     assert reason(MEN_SHOES, history) is None  # one men's event is no reason
-    assert reason(WOMEN_SHOES, history, skip=("gender", "article_type")) == "because you bought 1 and looked at 2 acme"
+    said = reason(WOMEN_SHOES, history, skip=("gender", "article_type"))  # "women's heels": what moved it is the brand
+    assert said == "because you bought 1 and looked at 2 women's acme heels"
+    assert reason(WOMEN_SHOES, history, skip=("gender", "article_type", "brand")) is None
 
 
 @pytest.mark.parametrize(

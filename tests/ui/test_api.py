@@ -155,3 +155,22 @@ def test_chat_rejects_bad_messages(http: Any) -> None:
     assert http.post("/api/chat", json={"message": ""}).status_code == 422
     assert http.post("/api/chat", json={"message": "   "}).status_code == 400
     assert http.post("/api/chat", json={"message": "a\x00b\x01c\x02d\x03"}).status_code == 400
+
+
+def test_events_sent_now_personalise_the_next_search_and_say_why(http: Any, ui_service: Any) -> None:
+    """In-session: two clicks on women's watches (p05, p13) move women's watches up for "watches" at once, the
+    hits say why, and `personalize: false` gives the anonymous ranking back."""
+    auth = bearer_for(ui_service.settings, "ivy")
+    query = {"query": "watches", "top_k": 6}
+    anonymous = http.post("/api/search", json=query).json()["results"]
+    clicks = [{"product_id": pid, "type": "click", "query": "watches"} for pid in ("p05", "p13")]
+    assert http.post("/api/events", json={"events": clicks}, headers=auth).json()["recorded"] == 2
+    personal = http.post("/api/search", json=query, headers=auth).json()["results"]
+    top = [h for h in personal if h["article_type"] == "Watches"][:3]
+    assert [h["gender"] for h in top] == ["Women"] * 3
+    assert [h["gender"] for h in anonymous if h["article_type"] == "Watches"][:3] != ["Women"] * 3
+    assert top[0]["personal_reason"] == "because you looked at 2 women's watches"
+    assert all(isinstance(h["scores"]["personal"], float) for h in personal)
+    off = http.post("/api/search", json={**query, "personalize": False}, headers=auth).json()["results"]
+    assert [h["id"] for h in off] == [h["id"] for h in anonymous]
+    assert not any("personal_reason" in h or "personal" in (h.get("scores") or {}) for h in off)

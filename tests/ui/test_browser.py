@@ -216,3 +216,39 @@ def test_insights_shows_serving_latency(page: Any) -> None:
     page.get_by_role("tab", name="Insights").click()
     page.locator("#insights-refresh").click()
     expect(page.locator("#latency")).to_contain_text("this server")
+
+
+def test_opening_results_personalises_the_next_search_and_the_switch_turns_it_off(
+    browser: Any, server: Any, ui_service: Any
+) -> None:
+    """A signed-in shopper (the shop's login cookie) opens two women's watches; the next "watches" search puts
+    women's watches first and says why on the card; unticking "Personalise" gives the anonymous order."""
+    from playwright.sync_api import expect
+
+    from tests.ui.conftest import token_for
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    token = token_for(ui_service.settings, "browser-shopper-watches")
+    context.add_cookies([{"name": "aisle_token", "value": token, "url": server.url}])
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/")
+        cards = _search(page, "watches")
+        womens = cards.filter(has_text="gender: Women").filter(has_text="article_type: Watches")
+        for n in range(2):
+            product_id = womens.nth(n).get_attribute("data-product-id")
+            with context.expect_page():  # the card's link opens the product page in a new tab
+                womens.nth(n).locator(".aisle-title a").click()
+            expect(page.locator("#click-note")).to_contain_text(f"Noted: you opened {product_id};")
+        cards = _search(page, "watches")
+        expect(cards.first).to_contain_text("gender: Women")
+        expect(cards.first.locator(".aisle-reason")).to_have_text("because you looked at 2 women's watches")
+        page.locator("#personalise input").uncheck()
+        expect(page.locator("#results .aisle-reason")).to_have_count(0)
+        with ui_service.events as store:
+            assert len(store.history("browser-shopper-watches")) == 2
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "personalised-search.png"), full_page=True)
+        context.close()

@@ -34,12 +34,16 @@ def parse_filters(items: list[str] | None) -> dict[str, Any]:
 def _print_table(response: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{response['query']!r}  {response['understood'] or ''}")
-    for column in ("#", "id", "score", "title"):
+    explained = any(hit.get("personal_reason") for hit in response["results"])
+    for column in ("#", "id", "score", "title", *(("why (your history)",) if explained else ())):
         table.add_column(column)
     for rank, hit in enumerate(response["results"], start=1):
-        table.add_row(str(rank), hit["id"], f"{hit['score']:.4f}", hit.get("title", ""))
+        # Text, not str: catalogue text is data, never rich markup ("[red]" in a title is printed as typed)
+        reason = (Text(hit.get("personal_reason") or ""),) if explained else ()
+        table.add_row(str(rank), Text(hit["id"]), f"{hit['score']:.4f}", Text(str(hit.get("title", ""))), *reason)
     console = Console()
     console.print(table)
     console.print("timings ms: " + ", ".join(f"{k}={v:.1f}" for k, v in response["timings_ms"].items()))
@@ -77,6 +81,9 @@ def search(
     top_k: Annotated[int, typer.Option("--top-k", help="How many results.")] = 10,
     mode: Annotated[str, typer.Option("--mode", help="bm25, dense, image or hybrid.")] = "hybrid",
     no_rerank: Annotated[bool, typer.Option("--no-rerank", help="Skip the re-ranker.")] = False,
+    no_personal: Annotated[
+        bool, typer.Option("--no-personal", help="The anonymous ranking, even for --user (history off).")
+    ] = False,
     fusion: Annotated[str, typer.Option("--fusion", help="rrf or dbsf (hybrid mode).")] = "rrf",
     explain: Annotated[bool, typer.Option("--explain", help="Add each retriever's score per hit.")] = False,
     collection: Annotated[str | None, typer.Option("--collection", help="Collection [AISLE_COLLECTION].")] = None,
@@ -95,7 +102,7 @@ def search(
     user = verified_user(get_settings(), user, token, "personalised ranking")
     base: dict[str, Any] = {
         "user": user, "filters": parse_filters(filters), "top_k": top_k, "mode": mode,
-        "rerank": not no_rerank, "fusion": fusion, "explain": explain,
+        "rerank": not no_rerank, "fusion": fusion, "explain": explain, "personalize": not no_personal,
     }  # fmt: skip
     pipeline = SearchPipeline.open(collection)
     if batch is not None:

@@ -1,9 +1,9 @@
 """ "Because you viewed 4 women's casual shoes": why the shopper's history moved a result up.
 
-The reason names what the hit shares with the history (its gender and its most specific category, else its
-colour, usage or brand, each held by at least two events) and counts the history's purchases and other
-events on products that share them. It only says what the history holds: the counts are of the shopper's
-own stored events.
+The reason names what the hit shares with the history (its gender and its most specific category, and a
+colour, usage or brand when the query named those, each held by at least two events) and counts the
+history's purchases and other events on products that share them. It only says what the history holds:
+the counts are of the shopper's own stored events.
 """
 
 from __future__ import annotations
@@ -23,16 +23,23 @@ def _shared(
     values: Mapping[str, str], history: Sequence[tuple[EventType, Mapping[str, str]]], skip: Collection[str]
 ) -> dict[str, str]:
     """The hit's values that the history holds at least MIN_EVENTS times: its gender and its most specific
-    category field, else one of colour, usage or brand."""
+    category field; when the query itself named all of those (so they moved nothing), also one of colour,
+    usage or brand that it did not name."""
 
     def held(name: str) -> bool:
         value = values.get(name)
-        return name not in skip and bool(value) and sum(seen.get(name) == value for _, seen in history) >= MIN_EVENTS
+        return bool(value) and sum(seen.get(name) == value for _, seen in history) >= MIN_EVENTS
 
     chosen = {"gender": values["gender"]} if held("gender") else {}
-    picked = next((f for f in CATEGORY_FIELDS if held(f)), None) or next((f for f in OTHER_FIELDS if held(f)), None)
-    if picked is not None:
-        chosen[picked] = values[picked]
+    category = next((f for f in CATEGORY_FIELDS if held(f)), None)
+    if category is not None:
+        chosen[category] = values[category]
+    if all(f in skip for f in chosen):
+        other = next((f for f in OTHER_FIELDS if f not in skip and held(f)), None)
+        if other is not None:
+            chosen[other] = values[other]
+        elif chosen:
+            return {}  # everything it shares with the history, the query asked for: no reason of its own
     return chosen
 
 

@@ -131,6 +131,7 @@ async def _search_request(request: Request, identity: Identity | None) -> Search
         rerank=body.rerank,
         fusion=body.fusion,
         explain=body.explain,
+        personalize=body.personalize,
     )
 
 

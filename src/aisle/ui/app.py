@@ -84,8 +84,10 @@ def create_app(
         return render.product_page(found)
 
     if ui:
+        from aisle.ui.search_tab import CLICK_JS
+
         private_upload_dir()  # before any component is built: each copies the folder name
         blocks = build_blocks(service)
         mount_ui(app, blocks, blocked=[service.settings.home], api=service.settings.ui_api, css=render.CSS,
-                 max_file_size=f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb")  # fmt: skip
+                 js=CLICK_JS, max_file_size=f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb")  # fmt: skip
     return app

@@ -78,7 +78,9 @@ def private_upload_dir() -> Path:
     return folder
 
 
-def mount_ui(app: Any, blocks: Any, *, blocked: list[Path], api: bool, css: str, max_file_size: str) -> None:
+def mount_ui(
+    app: Any, blocks: Any, *, blocked: list[Path], api: bool, css: str, js: str | None = None, max_file_size: str
+) -> None:
     """Mount `blocks` at `/` of `app` with Gradio's file check on and `blocked` folders never served."""
     import gradio as gr
 
@@ -92,6 +94,7 @@ def mount_ui(app: Any, blocks: Any, *, blocked: list[Path], api: bool, css: str,
         ssr_mode=False,
         max_file_size=max_file_size,
         css=css,
+        js=js,
         blocked_paths=[str(p.resolve()) for p in blocked],
         allowed_paths=[],
         footer_links=["api", "gradio"] if api else ["gradio"],

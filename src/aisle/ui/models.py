@@ -36,6 +36,11 @@ class SearchBody(BaseModel):
     rerank: bool = True
     fusion: Literal["rrf", "dbsf"] = "rrf"
     explain: bool = Field(default=False, description="Add each retriever's score per hit ('why this result').")
+    personalize: bool = Field(
+        default=True,
+        description="Let the shopper's history re-order the results (false: the anonymous ranking). Personalised "
+        "hits carry `scores.personal` and, when the history explains them, `personal_reason`.",
+    )
 
 
 def search_form_schema(*, with_image: bool = True) -> dict[str, Any]:

@@ -37,6 +37,8 @@ CSS = """
 .aisle-why {font-size:12px; margin-top:4px;}
 .aisle-why table {width:100%;}
 .aisle-empty {padding:16px; color:#555;}
+.aisle-reason {font-size:12px; color:#6b3fa0; margin-top:4px;}
+.aisle-hidden {display:none !important;}
 """
 
 
@@ -86,6 +88,8 @@ def card_html(product: Mapping[str, Any], *, why: str = "") -> str:
         picture = '<div class="aisle-noimg">no photo</div>'
     price = price_text(product.get("price"), product.get("currency"))
     attrs = " · ".join(f"{esc(k)}: {esc(v)}" for k, v in _attributes(product))
+    reason = product.get("personal_reason")
+    why = (f'<div class="aisle-reason">{esc(reason)}</div>' if isinstance(reason, str) and reason else "") + why
     return (
         f'<div class="aisle-card" data-product-id="{esc(product_id)}">'
         f'<a href="{link}" target="_blank" rel="noopener">{picture}</a>'

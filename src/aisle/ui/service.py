@@ -11,8 +11,10 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ MAX_FACET_VALUES = 40  # a field with more distinct values is not offered as a f
 SHOPPERS_FILE = "demo/shoppers.json"
 ANONYMOUS = "(anonymous)"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+MAX_ID_CHARS = 256  # as the event store's limit
 
 
 class FeatureUnavailable(RuntimeError):
@@ -151,6 +154,17 @@ class AisleService:
 
     def products(self, product_ids: Sequence[str]) -> list[dict[str, Any]]:
         return [public_product(p) for p in self.pipeline.index.get(list(product_ids))]
+
+    def record_click(self, user: str, product_id: str, query: str | None = None) -> bool:
+        """Store a shopper's click on a shown product (the UI's in-session signal: the next search reads it).
+        False, and nothing stored, for a product the collection does not hold."""
+        from aisle.types import BehaviourEvent, EventType
+
+        product_id = product_id.strip()[:MAX_ID_CHARS]
+        if not product_id or not self.pipeline.index.get([product_id]):
+            return False
+        event = BehaviourEvent(user, product_id, EventType.CLICK, datetime.now(UTC), query, uuid.uuid4().hex)
+        return bool(self.events.record([event]))
 
     def image_path(self, product_id: str) -> Path | None:
         """The photo file recorded for this product at ingest, if it is a local image file (never any other path)."""
