@@ -61,6 +61,7 @@ def _observed(qid: str, ids: list[str], taste: list[float], events: int = 8, nam
         events=events,
         named=named,
         skip=frozenset(),
+        matches=np.ones(n, dtype=bool),
         profile=TasteProfile({}, 0.0),
         history=[],
         values=[{} for _ in ids],

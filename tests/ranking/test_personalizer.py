@@ -127,8 +127,18 @@ def test_taste_alone_moves_the_shoppers_gender_up_and_says_why(personalizer: Per
 def test_a_field_the_query_fixed_is_not_overridden_by_taste(personalizer: Personalizer) -> None:
     personalizer.blend = _uniform(1.0, 0.0)
     hits = _hits()
-    out = personalizer.rerank("shoes for men", hits, "ann", fixed=("gender",))
+    out = personalizer.rerank("shoes for men", hits, "ann", fixed={"gender": "Men"})
     assert [h["id"] for h in out] == [h["id"] for h in hits]  # only gender differed, and the query named it
+
+
+def test_a_hit_without_what_the_query_named_is_never_lifted(personalizer: Personalizer) -> None:
+    """ "watches" for a shopper of women's shoes: women's shoes in the pool must not rise above the watches."""
+    watches = [{"id": f"x{i}", "score": 1.0 - 0.01 * i, "gender": "Men", "article_type": "Watches"} for i in range(3)]
+    shoes = [{**h, "score": 0.5 - 0.01 * n} for n, h in enumerate(_hits()) if h["id"].startswith("w")]
+    out = personalizer.rerank("watches", watches + shoes, "ann", fixed={"article_type": "Watches"})
+    assert [h["id"] for h in out[:3]] == ["x0", "x1", "x2"]
+    lifted = personalizer.rerank("watches", watches + shoes, "ann")  # unnamed, the same history lifts the shoes
+    assert lifted[0]["id"].startswith("w")
 
 
 def test_the_pool_takes_candidates_added_below_the_first_ones(settings: Settings, personalizer: Personalizer) -> None:

@@ -48,7 +48,7 @@ def test_blend_cells_by_history_length_and_query_specificity(tmp_path: Path) -> 
     assert table.weights(7, 3) == BlendWeights(0.0, 0.0)  # a cell the table lacks moves nothing
     again = BlendTable.load(table.save(tmp_path / "blend.json"))
     assert again == table
-    assert all(DEFAULT_TABLE.weights(n, 3) == BlendWeights(0.0, 0.0) for n in (1, 10, 30))
+    assert len(DEFAULT_TABLE.cells) == 9 and DEFAULT_TABLE.weights(0, 1) == BlendWeights(0.0, 0.0)
 
 
 def test_reason_counts_the_events_that_share_the_hits_gender_and_category() -> None:

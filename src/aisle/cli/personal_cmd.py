@@ -162,18 +162,30 @@ def eval_personal_search(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation.")] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="Write the report here too.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    logged: Annotated[
+        str | None,
+        typer.Option("--logged", help="Evaluate this collection on the event store's logged searches instead."),
+    ] = None,
 ) -> None:
     """Personalised vs anonymous search for simulated Myntra shoppers: the blend is learnt on dev shoppers
-    (and saved for the eval collection), nDCG@10 per query kind and history length on test shoppers."""
+    (and saved for the eval collection), nDCG@10 per query kind and history length on test shoppers. With
+    --logged COLLECTION: on the shop's own searches with clicks and purchases, as served."""
     from aisle.config import get_settings
     from aisle.eval.datasets import myntra_corpus
-    from aisle.eval.harness import run_folder
     from aisle.eval.personal_search import evaluate_personal_search
-    from aisle.eval.personal_search_report import markdown, write
-    from aisle.eval.report import timestamp
     from aisle.pipeline.personal import blend_path
 
     settings = get_settings()
+    if logged is not None:
+        from aisle.eval.logged_search import evaluate_logged
+        from aisle.index.collection import CollectionError
+
+        try:
+            report = evaluate_logged(logged, settings=settings)
+        except (ValueError, CollectionError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--logged") from None
+        _write_personal_search(report, settings, out)
+        return
     corpus = myntra_corpus(_dataset_path("myntra", data, settings), settings)
     report = evaluate_personal_search(
         corpus,
@@ -183,6 +195,14 @@ def eval_personal_search(
         progress=not quiet,
         save_blend=lambda collection, table: table.save(blend_path(settings, collection)),
     )
+    _write_personal_search(report, settings, out)
+
+
+def _write_personal_search(report: dict[str, Any], settings: Settings, out: Path | None) -> None:
+    from aisle.eval.harness import run_folder
+    from aisle.eval.personal_search_report import markdown, write
+    from aisle.eval.report import timestamp
+
     folder = run_folder("personal-search", timestamp(), settings)
     write(report, folder)
     if out is not None:

@@ -119,9 +119,7 @@ class PersonalSearchRun:
         request = SearchRequest(query=query.text, user=query.shopper)
         hits, pool = self.pipeline.personal_pool(query.text, self.anonymous(query.text), request, understood)
         hits = hits[:pool]
-        signals = self.personalizer.signals(
-            hits, query.shopper, fixed=tuple(understood.attributes), named=understood.named
-        )
+        signals = self.personalizer.signals(hits, query.shopper, fixed=understood.attributes, named=understood.named)
         return Observed(query, [str(h["id"]) for h in hits], signals)
 
     def personalised(self, query: ShopperQuery) -> tuple[list[str], float]:

@@ -47,18 +47,20 @@ def _slice(
 
 
 def _targets(slices: Mapping[str, Any], step: Mapping[str, float]) -> dict[str, Any]:
-    """Each target, the figures it was judged on, and whether they meet it (computed here, not typed in)."""
+    """Each target, the figures it was judged on, and whether they meet it (computed here, not typed in). A
+    target whose slice has no queries is not met: there is nothing to show it."""
 
-    def personal(name: str) -> dict[str, Any]:
-        return dict(slices[name]["pipelines"].get("personal", {}))
+    def pipelines(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        found = slices.get(name, {}).get("pipelines", {})
+        return dict(found.get("personal", {})), dict(found.get(BASELINE, {}))
 
     def no_loss(name: str) -> dict[str, Any]:
-        p, a = personal(name), slices[name]["pipelines"].get(BASELINE, {})
+        p, a = pipelines(name)
         met = bool(p) and (p["mean"] >= a["mean"] or not p.get("significant"))
         return {"personal": p.get("mean"), "anonymous": a.get("mean"), "p_value": p.get("p_value"), "met": met}
 
-    amb = personal("ambiguous, >=5 events")
-    ratio = slices["ambiguous, >=5 events"]["ratio_to_anonymous"].get("personal")
+    amb, _ = pipelines("ambiguous, >=5 events")
+    ratio = slices.get("ambiguous, >=5 events", {}).get("ratio_to_anonymous", {}).get("personal")
     return {
         "ambiguous_5plus_events": {
             "ratio": ratio,
@@ -121,10 +123,11 @@ def _cell(value: Mapping[str, Any] | None) -> str:
 def markdown(report: Mapping[str, Any]) -> str:
     pipelines = report["pipelines"]
     lines = [
-        "# Personalised search (simulated shoppers)",
+        "# Personalised search",
         "",
         f"{report['corpus_products']:,} products in `{report['collection']}`; shoppers {report['shoppers']}; "
         f"queries {report['queries']}; seed {report['seed']}; git {report.get('git_commit') or '?'}.",
+        f"Method: {report['method']}.",
         f"{METRIC}, mean [95% CI]; * = significant against anonymous ({report['stat_test']} paired test).",
         "",
         "| slice | queries | " + " | ".join(pipelines) + " | personal / anonymous |",

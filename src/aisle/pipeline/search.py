@@ -280,7 +280,7 @@ class SearchPipeline:
         if personal and hits and self.personalizer is not None and request.user:
             personal_started = time.perf_counter()
             hits, pool = self.personal_pool(text, hits, request, understood)
-            fixed = tuple(understood.attributes)
+            fixed = understood.attributes
             hits = self.personalizer.rerank(text, hits, request.user, fixed=fixed, named=understood.named, pool=pool)
             timings["personalize"] = (time.perf_counter() - personal_started) * 1000
         hits = hits[: request.top_k]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -28,7 +28,7 @@ class PersonalRanker(Protocol):
         hits: Sequence[dict[str, Any]],
         user: str | None = None,
         *,
-        fixed: Collection[str] = (),
+        fixed: Mapping[str, str] | None = None,
         named: int = 0,
         pool: int | None = None,
     ) -> list[dict[str, Any]]: ...

@@ -170,12 +170,30 @@ class EventStore:
 
     def history(self, user: str, limit: int = 50) -> list[BehaviourEvent]:
         """The shopper's latest `limit` events, oldest first (`user` in them is the pseudonym)."""
+        return self.history_of(self.pseudonym(user), limit)
+
+    def history_of(self, pseudonym: str, limit: int = 50, before: datetime | None = None) -> list[BehaviourEvent]:
+        """`history` by stored (pseudonymised) id, optionally only the events before a time."""
+        cutoff = _utc(before).timestamp() if before is not None else float("inf")
         with self._lock:  # one connection shared by threads: reads take the lock too
             rows = self._conn.execute(
-                "SELECT user, product_id, type, ts, query FROM events WHERE user = ? ORDER BY ts DESC, id DESC LIMIT ?",
-                (self.pseudonym(user), max(0, int(limit))),
+                "SELECT user, product_id, type, ts, query FROM events WHERE user = ? AND ts < ? "
+                "ORDER BY ts DESC, id DESC LIMIT ?",
+                (pseudonym, cutoff, max(0, int(limit))),
             ).fetchall()
         return [self._event(r) for r in reversed(rows)]
+
+    def logged_searches(self, types: Sequence[EventType] = ()) -> list[BehaviourEvent]:
+        """Events that carry the query they came from (a click or purchase on a search result), oldest first:
+        the relevance evidence of real searches."""
+        sql = "SELECT user, product_id, type, ts, query FROM events WHERE query IS NOT NULL AND query != ''"
+        params: list[str] = []
+        if types:
+            sql += f" AND type IN ({', '.join('?' * len(types))})"
+            params = [EventType(t).value for t in types]
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY ts, id", params).fetchall()
+        return [self._event(r) for r in rows]
 
     def sequences(self, types: Sequence[EventType] | None = None) -> Iterator[tuple[str, list[str]]]:
         """(pseudonym, product ids oldest first) for every shopper: the training data of the personal ranker."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ from aisle.ranking.blend import DEFAULT_TABLE, BlendTable, BlendWeights
 from aisle.ranking.events import EventStore
 from aisle.ranking.reasons import reason
 from aisle.ranking.taste import TasteProfile, field_values
-from aisle.types import EventType
+from aisle.types import BehaviourEvent, EventType
 
 log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50
@@ -35,6 +35,13 @@ EVENT_WEIGHTS = {EventType.VIEW: 1.0, EventType.CLICK: 1.5, EventType.ADD_TO_CAR
 HALF_LIFE = 10.0  # in events: the 10th most recent counts half as much as the latest
 Vectors = Callable[[Sequence[str]], dict[str, np.ndarray]]
 Payloads = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
+
+
+class HistorySource(Protocol):
+    """Where histories come from: the event store, or (in an evaluation of logged searches) the store as it
+    was at one moment."""
+
+    def history(self, user: str, limit: int = 50) -> list[BehaviourEvent]: ...
 
 
 class PersonalScorer(Protocol):
@@ -103,6 +110,16 @@ def _minmax(x: np.ndarray, low: float | None = None, high: float | None = None) 
     return (x - low) / (high - low) if high > low else np.zeros_like(x)
 
 
+def _has_all(hit: Mapping[str, Any], named: Mapping[str, str]) -> bool:
+    """The hit has each named value (a list-valued field, such as a category path, may hold it)."""
+    attributes = hit.get("attributes") if isinstance(hit.get("attributes"), Mapping) else {}
+    for name, wanted in named.items():
+        value = hit.get(name, attributes.get(name))  # type: ignore[union-attr]
+        if not (value == wanted or (isinstance(value, list | tuple) and wanted in value)):
+            return False
+    return True
+
+
 def _centred(x: np.ndarray) -> np.ndarray:
     """x minus its mean, divided by its range: a scorer's own scale (cosines, logits) does not matter."""
     spread = float(x.max() - x.min()) if x.size else 0.0
@@ -119,12 +136,22 @@ class PersonalSignals:
     events: int  # history events with a known product
     named: int  # attributes the query named
     skip: frozenset[str]  # fields the query fixed
+    matches: np.ndarray  # has every attribute the query named: only those may be lifted
     profile: TasteProfile
     history: list[tuple[EventType, dict[str, str]]]
     values: list[dict[str, str]]  # each candidate's attribute values
 
+    def personal(self, weights: BlendWeights) -> np.ndarray:
+        """The history's part of each score. A hit without what the query named gets no more of it than the
+        least favoured hit that has it: "watches" for a shopper of women's shirts lifts women's watches, and
+        the shirts in the pool never rise past any watch on taste."""
+        lift = weights.taste * self.taste + weights.vector * self.vector
+        if self.matches.any() and not self.matches.all():
+            lift = np.where(self.matches, lift, np.minimum(lift, lift[self.matches].min()))
+        return lift
+
     def blended(self, weights: BlendWeights) -> np.ndarray:
-        return self.relevance + weights.taste * self.taste + weights.vector * self.vector
+        return self.relevance + self.personal(weights)
 
 
 class Personalizer:
@@ -138,7 +165,7 @@ class Personalizer:
         vectors: Vectors,
         *,
         settings: Settings | None = None,
-        store: EventStore | None = None,
+        store: HistorySource | None = None,
         payloads: Payloads | None = None,
         fields: Sequence[str] = (),
         blend: BlendTable | None = None,
@@ -153,14 +180,19 @@ class Personalizer:
         self._lock = threading.Lock()
 
     @property
-    def store(self) -> EventStore:
+    def store(self) -> HistorySource:
         with self._lock:
             if self._store is None:
                 self._store = EventStore.open(self.settings)
             return self._store
 
+    @store.setter
+    def store(self, source: HistorySource) -> None:
+        with self._lock:
+            self._store = source
+
     def signals(
-        self, hits: Sequence[Mapping[str, Any]], user: str, *, fixed: Collection[str] = (), named: int = 0
+        self, hits: Sequence[Mapping[str, Any]], user: str, *, fixed: Mapping[str, str] | None = None, named: int = 0
     ) -> PersonalSignals | None:
         """The personal signals for `hits` (the candidates to re-order); None without a usable history."""
         history = self.store.history(user, HISTORY_LIMIT)
@@ -177,6 +209,7 @@ class Personalizer:
         seen = [field_values(stored.get(e.product_id, {}), self.fields) for e in known]
         values = [field_values(h, self.fields) for h in hits]
         profile = TasteProfile.build(seen, weights.tolist())
+        fixed = fixed or {}
         skip = frozenset(fixed)
         return PersonalSignals(
             relevance=_minmax(np.array([float(h["score"]) for h in hits], dtype=np.float64)),
@@ -185,6 +218,7 @@ class Personalizer:
             events=len(known),
             named=named,
             skip=skip,
+            matches=np.array([_has_all(h, fixed) for h in hits], dtype=bool),
             profile=profile,
             history=[(e.type, v) for e, v in zip(known, seen, strict=True)],
             values=values,
@@ -232,12 +266,12 @@ class Personalizer:
         hits: Sequence[dict[str, Any]],
         user: str | None = None,
         *,
-        fixed: Collection[str] = (),
+        fixed: Mapping[str, str] | None = None,
         named: int = 0,
         pool: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The hits re-ordered by the history; `fixed`: the fields the query named, `named`: how many
-        attributes it named (both from query understanding); `pool`: how many of the first hits to re-order
+        """The hits re-ordered by the history; `fixed`: the attributes the query named (field -> value),
+        `named`: how many it named (both from query understanding); `pool`: how many of the first hits to re-order
         (default `personal_candidates`)."""
         hits = list(hits)
         if not user:
@@ -249,7 +283,7 @@ class Personalizer:
             return hits  # cold start: the non-personal order
         weights = self._weights(signals.events, named)
         scores = signals.blended(weights)
-        personal = weights.taste * signals.taste + weights.vector * signals.vector
+        personal = signals.personal(weights)
         reordered = []
         for i, hit in enumerate(head):
             # the score it came in with is kept under its own name: "relevance" is the cross-encoder's logit
