@@ -174,3 +174,28 @@ def test_events_sent_now_personalise_the_next_search_and_say_why(http: Any, ui_s
     off = http.post("/api/search", json={**query, "personalize": False}, headers=auth).json()["results"]
     assert [h["id"] for h in off] == [h["id"] for h in anonymous]
     assert not any("personal_reason" in h or "personal" in (h.get("scores") or {}) for h in off)
+
+
+def test_the_personalise_switch_takes_booleans_only_and_works_in_forms(http: Any, ui_service: Any) -> None:
+    auth = bearer_for(ui_service.settings, "zoe")
+    clicks = [{"product_id": pid, "type": "click"} for pid in ("p05", "p13")]
+    assert http.post("/api/events", json={"events": clicks}, headers=auth).json()["recorded"] == 2
+    bad = http.post("/api/search", json={"query": "watches", "personalize": "maybe"}, headers=auth)
+    assert bad.status_code == 422
+    form = {"query": "watches", "top_k": "6"}
+    photo = {"image": ("p.jpg", jpeg_bytes(), "image/jpeg")}
+    off = http.post("/api/search", data={**form, "personalize": "false"}, files=photo, headers=auth)
+    anonymous = http.post("/api/search", data=form, files=photo)
+    assert off.status_code == 200 == anonymous.status_code, off.text
+    assert [h["id"] for h in off.json()["results"]] == [h["id"] for h in anonymous.json()["results"]]
+    on = http.post("/api/search", data=form, files=photo, headers=auth).json()["results"]
+    assert any("personal" in (h.get("scores") or {}) for h in on)
+
+
+def test_a_ui_click_on_a_product_that_does_not_exist_stores_nothing(ui_service: Any) -> None:
+    before = ui_service.events.count()
+    for forged in ("../../etc/passwd", "p" * 5000, "", "p05\x00"):
+        assert ui_service.record_click("zed", forged, "watches") is False
+    assert ui_service.events.count() == before
+    assert ui_service.record_click("zed", "p05", "watches") is True
+    assert [e.query for e in ui_service.events.history("zed")] == ["watches"]
