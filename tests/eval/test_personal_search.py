@@ -12,7 +12,6 @@ from aisle.eval.personal_search_report import build
 from aisle.eval.shoppers import ShopperQuery, simulate
 from aisle.ranking.blend import BlendWeights
 from aisle.ranking.personalizer import PersonalSignals
-from aisle.ranking.taste import TasteProfile
 from aisle.types import Product
 
 TYPES = {"Casual Shoes": "Shoes", "Heels": "Shoes", "Tshirts": "Topwear", "Watches": "Watches"}
@@ -62,7 +61,6 @@ def _observed(qid: str, ids: list[str], taste: list[float], events: int = 8, nam
         named=named,
         skip=frozenset(),
         matches=np.ones(n, dtype=bool),
-        profile=TasteProfile({}, 0.0),
         history=[],
         values=[{} for _ in ids],
     )

@@ -131,13 +131,12 @@ class PersonalSignals:
     """What the personal step knows about one search's top candidates (arrays in the candidates' order)."""
 
     relevance: np.ndarray  # min-max within the candidates
-    taste: np.ndarray  # mean attribute log-lift
+    taste: np.ndarray  # attribute log-lift, fields weighted by how far the history departs from the pool
     vector: np.ndarray  # sequential or content-profile score, centred, over its range
     events: int  # history events with a known product
     named: int  # attributes the query named
     skip: frozenset[str]  # fields the query fixed
     matches: np.ndarray  # has every attribute the query named: only those may be lifted
-    profile: TasteProfile
     history: list[tuple[EventType, dict[str, str]]]
     values: list[dict[str, str]]  # each candidate's attribute values
 
@@ -219,7 +218,6 @@ class Personalizer:
             named=named,
             skip=skip,
             matches=np.array([_has_all(h, fixed) for h in hits], dtype=bool),
-            profile=profile,
             history=[(e.type, v) for e, v in zip(known, seen, strict=True)],
             values=values,
         )
