@@ -28,8 +28,8 @@ from benchmarks._common import interleaved
 
 
 def _model(folder: Path | None, n_items: int, dim: int, device: str) -> Any:
-    from aisle.ranking.personal_train import PersonalModel, load_model
-    from aisle.ranking.sasrec import SASRec, SASRecConfig
+    from aisle.personal.sasrec import SASRec, SASRecConfig
+    from aisle.personal.train import PersonalModel, load_model
 
     if folder is not None:
         return load_model(folder, device=device)
@@ -55,9 +55,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from aisle.config import Settings
-    from aisle.ranking.events import EventStore
-    from aisle.ranking.personal_train import export_onnx
-    from aisle.ranking.personalizer import ContentProfileScorer, Personalizer, SequentialScorer
+    from aisle.personal.events import EventStore
+    from aisle.personal.personalizer import ContentProfileScorer, Personalizer, SequentialScorer
+    from aisle.personal.train import export_onnx
     from aisle.types import BehaviourEvent, EventType
 
     dim = 384

@@ -63,7 +63,7 @@ def main() -> None:
 
     import torch
 
-    from aisle.ranking.relevance import RANKER_DIR, load_ranker, read_manifest
+    from aisle.rerank.relevance import RANKER_DIR, load_ranker, read_manifest
 
     torch.set_num_threads(args.threads)
     folder = args.ranker or get_settings().models_dir / RANKER_DIR

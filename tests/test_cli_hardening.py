@@ -95,7 +95,7 @@ def test_token_issue_signs_for_the_demo_key(isolated_home: Path) -> None:
 def test_serve_refuses_a_readable_key(isolated_home: Path) -> None:
     from aisle.cli.errors import UserError
     from aisle.cli.serve_cmd import check_secrets
-    from aisle.ranking.events import load_key
+    from aisle.personal.events import load_key
 
     settings = Settings(home=isolated_home)
     load_key(settings)
@@ -112,7 +112,7 @@ def test_serve_refuses_a_readable_key(isolated_home: Path) -> None:
 
 def test_stores_holding_personal_data_are_owner_only(isolated_home: Path) -> None:
     from aisle.assistant.memory import SessionStore
-    from aisle.ranking.events import EventStore
+    from aisle.personal.events import EventStore
 
     settings = Settings(home=isolated_home)
     stores = isolated_home / "stores"
@@ -131,7 +131,7 @@ def test_old_event_stores_migrate_to_event_identities(isolated_home: Path) -> No
     import sqlite3
     from datetime import UTC, datetime
 
-    from aisle.ranking.events import EventStore
+    from aisle.personal.events import EventStore
     from aisle.types import BehaviourEvent, EventType
 
     path = isolated_home / "old.sqlite3"

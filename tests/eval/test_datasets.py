@@ -8,6 +8,7 @@ import pytest
 
 from aisle.catalog.loaders.crowdflower import crowdflower_product_id
 from aisle.catalog.loaders.esci import EXAMPLES_FILE, PRODUCTS_FILE
+from aisle.catalog.split import split_of
 from aisle.config import Settings
 from aisle.eval.datasets import (
     build_dataset,
@@ -17,7 +18,6 @@ from aisle.eval.datasets import (
     load_wands_dataset,
     select,
 )
-from aisle.eval.split import split_of
 from aisle.types import Product
 from tests.test_loaders import write_wands
 

@@ -10,8 +10,8 @@ import numpy as np
 from aisle.eval.personal_search import Observed, learn_blend, ndcg_at_10, ranked
 from aisle.eval.personal_search_report import build
 from aisle.eval.shoppers import ShopperQuery, simulate
-from aisle.ranking.blend import BlendWeights
-from aisle.ranking.personalizer import PersonalSignals
+from aisle.personal.blend import BlendWeights
+from aisle.personal.personalizer import PersonalSignals
 from aisle.types import Product
 
 TYPES = {"Casual Shoes": "Shoes", "Heels": "Shoes", "Tshirts": "Topwear", "Watches": "Watches"}

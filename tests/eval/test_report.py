@@ -96,7 +96,7 @@ def test_compare_refuses_what_is_not_a_report(tmp_path: Path) -> None:
 
 
 def test_a_single_split_run_keeps_its_per_query_metrics(settings: Settings) -> None:
-    from aisle.eval.split import split_of
+    from aisle.catalog.split import split_of
 
     dataset, runs = _dataset(), _runs(1)
     results = evaluate_splits(dataset.qrels, {n: r.run for n, r in runs.runs.items()}, splits=("test",))
@@ -107,8 +107,8 @@ def test_a_single_split_run_keeps_its_per_query_metrics(settings: Settings) -> N
 
 
 def test_paired_p_value_uses_the_split_queries_both_runs_scored() -> None:
+    from aisle.catalog.split import split_of
     from aisle.eval.compare import paired_p_value
-    from aisle.eval.split import split_of
 
     qids = [f"q{n}" for n in range(40)]
     rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ import pytest
 
 from aisle.config import Settings
 from aisle.eval.logged_search import evaluate_logged, logged_searches
-from aisle.ranking.events import EventStore
+from aisle.personal.events import EventStore
 from aisle.types import BehaviourEvent, EventType
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aisle.config import Settings
+from aisle.personal.events import EventStore
 from aisle.pipeline.request import SearchRequest
-from aisle.ranking.events import EventStore
 from aisle.types import BehaviourEvent, EventType, Product
 
 

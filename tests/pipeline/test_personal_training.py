@@ -16,7 +16,7 @@ from aisle.types import BehaviourEvent, EventType, Product
 @pytest.fixture
 def shoppers(catalogue: list[Product], settings: Settings) -> list[str]:
     """30 shoppers, each buying within one gender, in catalogue order."""
-    from aisle.ranking.events import EventStore
+    from aisle.personal.events import EventStore
 
     rng = np.random.default_rng(0)
     now = datetime.now(UTC)
@@ -39,12 +39,12 @@ def test_trains_on_events_and_the_pipeline_uses_it(
     import json
 
     from aisle.index.collection import ProductIndex
+    from aisle.personal.personalizer import SequentialScorer
+    from aisle.personal.train import TrainConfig
     from aisle.pipeline.personal import default_personalizer
-    from aisle.pipeline.personal_fit import fit_on_events
     from aisle.pipeline.request import SearchRequest
     from aisle.pipeline.search import SearchPipeline
-    from aisle.ranking.personal_train import TrainConfig
-    from aisle.ranking.personalizer import SequentialScorer
+    from aisle.training.personal import fit_on_events
 
     folder = fit_on_events(ingested, settings, TrainConfig(epochs=5, eval_every=5), engine=shared_engine)
     manifest = json.loads((folder / "manifest.json").read_text())

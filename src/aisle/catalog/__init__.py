@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aisle.catalog.raw import SourceError
-from aisle.catalog.validate import CatalogLoad
 from aisle.config import Settings
+
+if TYPE_CHECKING:
+    from aisle.catalog.validate import CatalogLoad
 
 __all__ = ["CatalogLoad", "SourceError", "load_catalog"]
 
@@ -23,3 +26,13 @@ def load_catalog(
     from aisle.catalog.validate import validate_source
 
     return validate_source(load_source(spec, images, mapping), settings)
+
+
+def __getattr__(name: str) -> Any:
+    """`CatalogLoad` on first use: the validators import the image stack, which `aisle --help` and the light
+    modules of this package (`split`, `fields`) must not pay for."""
+    if name == "CatalogLoad":
+        from aisle.catalog.validate import CatalogLoad
+
+        return CatalogLoad
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -54,7 +54,7 @@ def eval_personal(
 
     from aisle.config import get_settings
     from aisle.eval.personal import evaluate_personal, markdown, write
-    from aisle.ranking.interactions import DATASETS
+    from aisle.personal.interactions import DATASETS
 
     name = "ml-100k" if dataset == "movielens" else dataset
     if name not in DATASETS:
@@ -87,7 +87,7 @@ def train_personal(
 ) -> None:
     """Train the sequential personal ranker (GPU when present) and save it with a manifest."""
     from aisle.config import get_settings
-    from aisle.ranking.personal_train import TrainConfig, export_onnx, load_model
+    from aisle.personal.train import TrainConfig, export_onnx, load_model
 
     if source not in TRAIN_SOURCES:
         raise typer.BadParameter(f"unknown source {source!r}: use {', '.join(TRAIN_SOURCES)}", param_hint="SOURCE")
@@ -95,11 +95,11 @@ def train_personal(
     settings = get_settings()
     tc = TrainConfig(epochs=epochs, max_minutes=max_minutes, device=device)
     if source == "events":
-        from aisle.pipeline.personal_fit import fit_on_events
+        from aisle.training.personal import fit_on_events
 
         folder = fit_on_events(collection or settings.collection, settings, tc)
     else:
-        from aisle.pipeline.personal_fit import fit_on_dataset
+        from aisle.training.personal import fit_on_dataset
 
         folder = fit_on_dataset(source, _dataset_path(source, data, settings), settings, tc)
     if onnx:
@@ -118,8 +118,8 @@ def import_log(
     queries: Annotated[Path | None, typer.Option("--queries", help="UBI ubi_queries export (query texts).")] = None,
 ) -> None:
     """Import a real behaviour log into the event store (ids pseudonymised; idempotent)."""
-    from aisle.ranking.events import EventStore
-    from aisle.ranking.importers import import_events
+    from aisle.personal.events import EventStore
+    from aisle.personal.importers import import_events
 
     if not path.exists():
         raise typer.BadParameter(f"no such file or folder: {path}", param_hint="PATH")
@@ -134,7 +134,7 @@ def history(
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
 ) -> None:
     """A shopper's latest events, oldest first, as JSON lines."""
-    from aisle.ranking.events import EventStore
+    from aisle.personal.events import EventStore
 
     with EventStore.open() as store:
         for event in store.history(user, limit):
@@ -149,7 +149,7 @@ def purge(days: Annotated[int, typer.Option("--older-than-days", min=1)] = 365) 
     """Delete events older than N days."""
     from datetime import timedelta
 
-    from aisle.ranking.events import EventStore
+    from aisle.personal.events import EventStore
 
     with EventStore.open() as store:
         typer.echo(f"deleted {store.purge(timedelta(days=days))} events")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from aisle.ranking.training import TrainConfig
+from aisle.training.relevance import TrainConfig
 
 _DEFAULTS = TrainConfig()
 
@@ -46,7 +46,7 @@ def train_ranker(
     from aisle.eval.runner import ingest_dataset
     from aisle.index.client import open_engine
     from aisle.pipeline.search import SearchPipeline
-    from aisle.ranking.training import train_ranker as train
+    from aisle.training.relevance import train_ranker as train
 
     if dataset not in ("crowdflower", "wands", "esci"):
         raise typer.BadParameter(

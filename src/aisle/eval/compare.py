@@ -55,7 +55,7 @@ def paired_p_value(a: Mapping[str, Any], b: Mapping[str, Any], split: str, pipel
     scored; None with fewer than two such queries or when no query changed."""
     from scipy.stats import ttest_rel
 
-    from aisle.eval.split import split_of
+    from aisle.catalog.split import split_of
 
     def values(report: Mapping[str, Any]) -> Mapping[str, float]:
         return report.get("per_query", {}).get("metrics", {}).get(pipeline, {}).get(metric, {})

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aisle.catalog.judgments import Judgment
+from aisle.catalog.split import in_split
 from aisle.config import Settings
-from aisle.eval.split import in_split
 from aisle.types import Product
 
 log = logging.getLogger(__name__)

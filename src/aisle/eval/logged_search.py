@@ -20,8 +20,8 @@ from typing import Any
 
 from aisle.config import Settings, get_settings
 from aisle.eval.shoppers import ShopperQuery
-from aisle.ranking.blend import history_bucket, query_kind
-from aisle.ranking.events import EventStore
+from aisle.personal.blend import history_bucket, query_kind
+from aisle.personal.events import EventStore
 from aisle.types import BehaviourEvent, EventType
 
 GRADES = {EventType.CLICK: 1, EventType.ADD_TO_CART: 2, EventType.PURCHASE: 3}

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from aisle.eval.split import in_split
+from aisle.catalog.split import in_split
 
 METRICS: tuple[str, ...] = ("ndcg@10", "mrr@10", "recall@100", "map@100")
 STAT_TEST = "student"  # paired t-test
@@ -93,7 +93,7 @@ def _p_values(
 def evaluate_split(
     qrels: Mapping[str, Mapping[str, int]], runs: Runs, split: str = "all", metrics: Sequence[str] = METRICS
 ) -> SplitResult:
-    """Every pipeline's metrics over the queries of `split` (ids hashed by `aisle.eval.split`)."""
+    """Every pipeline's metrics over the queries of `split` (ids hashed by `aisle.catalog.split`)."""
     qids = in_split(qrels, split)
     sub = {q: qrels[q] for q in qids}
     if not sub:

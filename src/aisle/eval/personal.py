@@ -1,7 +1,7 @@
 """`aisle eval personal DATASET`: the sequential personal ranker against its baselines, in one run.
 
 Protocol: leave-last-out per user (last distinct item = test, second last = validation, see
-`aisle.ranking.interactions`), ranking over the full catalogue minus the user's own items (no sampled
+`aisle.personal.interactions`), ranking over the full catalogue minus the user's own items (no sampled
 negatives), HR@10 and NDCG@10 from ranx over every user. Baselines (popularity, item-kNN and ALS from
 `implicit`) are tuned on the validation targets, then refit on train + validation for the test; the
 personal ranker is early-stopped on the validation targets (and, where its recipe says `refit`, retrained
@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from aisle.config import Settings, get_settings
-from aisle.ranking.baselines import Recommender, grid, top_n
-from aisle.ranking.interactions import Interactions, Split, leave_last_out, load_named
-from aisle.ranking.personal_train import RECIPES, TrainConfig, score_users, train_sasrec
-from aisle.ranking.sasrec import SASRecConfig
+from aisle.personal.baselines import Recommender, grid, top_n
+from aisle.personal.interactions import Interactions, Split, leave_last_out, load_named
+from aisle.personal.sasrec import SASRecConfig
+from aisle.personal.train import RECIPES, TrainConfig, score_users, train_sasrec
 
 log = logging.getLogger(__name__)
 METRICS = ("hit_rate@10", "ndcg@10")

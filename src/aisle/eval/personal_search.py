@@ -23,9 +23,9 @@ import numpy as np
 
 from aisle.config import Settings, get_settings
 from aisle.eval.shoppers import Shopper, ShopperQuery, history_events, now_utc, simulate
-from aisle.ranking.blend import DEFAULT_TABLE, HISTORY_BUCKETS, QUERY_KINDS, BlendTable, BlendWeights, query_kind
-from aisle.ranking.events import EventStore
-from aisle.ranking.personalizer import Personalizer, PersonalSignals
+from aisle.personal.blend import DEFAULT_TABLE, HISTORY_BUCKETS, QUERY_KINDS, BlendTable, BlendWeights, query_kind
+from aisle.personal.events import EventStore
+from aisle.personal.personalizer import Personalizer, PersonalSignals
 
 log = logging.getLogger(__name__)
 TASTE_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)

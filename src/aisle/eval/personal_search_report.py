@@ -13,7 +13,7 @@ from typing import Any
 from aisle.eval.metrics import MAX_P, STAT_TEST, evaluate_split, latency_summary
 from aisle.eval.report import git_commit, git_dirty, timestamp
 from aisle.eval.shoppers import ShopperQuery
-from aisle.ranking.blend import QUERY_KINDS, BlendTable
+from aisle.personal.blend import QUERY_KINDS, BlendTable
 
 METRIC = "ndcg@10"
 BASELINE = "anonymous"

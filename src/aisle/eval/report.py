@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aisle.catalog.split import in_split
 from aisle.config import Settings
 from aisle.eval.datasets import EvalDataset
 from aisle.eval.metrics import MAX_P, METRICS, STAT_TEST, SplitResult, latency_summary
 from aisle.eval.runner import EvalRuns
-from aisle.eval.split import in_split
 
 REPORT_VERSION = 1
 

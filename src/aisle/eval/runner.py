@@ -63,7 +63,7 @@ register_pipeline(
 
 
 def _trained_ranker(settings: Settings) -> Any:
-    from aisle.ranking.relevance import default_ranker
+    from aisle.rerank.relevance import default_ranker
 
     return default_ranker(settings)
 

@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from aisle.catalog.split import split_of
 from aisle.eval.attribute_queries import ARTICLE, COLOUR, GENDER, GENDER_WORDS, article_words, colour_words, query_text
-from aisle.eval.split import split_of
-from aisle.ranking.blend import history_bucket
+from aisle.personal.blend import history_bucket
 from aisle.types import BehaviourEvent, EventType, Product
 
 SUB_CATEGORY, USAGE = "sub_category", "usage"

@@ -16,11 +16,11 @@ from aisle.config import Settings, get_settings
 from aisle.files import save_array
 from aisle.index.collection import ProductIndex
 from aisle.index.schema import TEXT, point_id
-from aisle.ranking.blend import DEFAULT_TABLE, BlendTable
-from aisle.ranking.events import EventStore
+from aisle.personal.blend import DEFAULT_TABLE, BlendTable
+from aisle.personal.events import EventStore
 
 if TYPE_CHECKING:
-    from aisle.ranking.personalizer import Personalizer
+    from aisle.personal.personalizer import Personalizer
 
 log = logging.getLogger(__name__)
 PERSONAL_MODELS = "personal"
@@ -130,7 +130,7 @@ def make_personalizer(
     """A personalizer over `index`, reading `store` (default: AISLE_HOME's event store) and weighing by `blend`
     (default: the collection's learnt table). Its scorer is chosen on the first search that has a shopper: most
     searches have none, and opening a pipeline should not load (or warn about) a trained model."""
-    from aisle.ranking.personalizer import Personalizer
+    from aisle.personal.personalizer import Personalizer
 
     vectors = IndexVectors(index)
     return Personalizer(
@@ -147,12 +147,12 @@ def make_personalizer(
 def personal_scorer(vectors: IndexVectors, collection: str, settings: Settings) -> Any:
     """The trained sequential ranker for this collection when there is one whose vectors match the
     collection's, else the content-profile scorer (no training needed)."""
-    from aisle.ranking.personalizer import ContentProfileScorer, SequentialScorer
+    from aisle.personal.personalizer import ContentProfileScorer, SequentialScorer
 
     folder = model_folder(settings, collection)
     if (folder / "manifest.json").is_file():
         try:
-            from aisle.ranking.personal_train import load_model
+            from aisle.personal.train import load_model
 
             personal = load_model(folder)
             if personal.manifest.get("content_space") == vectors.space():

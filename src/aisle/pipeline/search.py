@@ -21,11 +21,12 @@ from aisle.index.collection import ProductIndex
 from aisle.index.engine import Boost, IndexHit, Retrieval
 from aisle.index.filters import Filter, build_filter
 from aisle.index.schema import BM25, CLIP_TEXT, IMAGE, TEXT
+from aisle.personal.base import PersonalRanker
 from aisle.pipeline.cache import LruCache
 from aisle.pipeline.encoders import EncoderSet
 from aisle.pipeline.request import QueryError, SearchRequest, SearchResponse, validate
 from aisle.pipeline.understanding import MAX_VALUES_PER_FIELD, QueryUnderstanding, Understood
-from aisle.ranking.base import PersonalRanker, Ranker
+from aisle.rerank.base import Ranker
 
 T = TypeVar("T")
 _HIDDEN_PAYLOAD = ("content_hash", "product_id")
@@ -64,7 +65,7 @@ class SearchPipeline:
         index = ProductIndex(kwargs.pop("engine", None) or open_engine(settings), collection or settings.collection)
         encoders = EncoderSet.build(index.metadata()["encoder_options"], settings.encoder_backend)
         if "ranker" not in kwargs:  # the trained relevance ranker, when there is one (Settings.ranker_model)
-            from aisle.ranking.relevance import default_ranker
+            from aisle.rerank.relevance import default_ranker
 
             kwargs["ranker"] = default_ranker(settings)
         if "personalizer" not in kwargs:  # the shopper's history re-orders the top results (Settings.personalize)

@@ -136,9 +136,9 @@ def demo_people(settings: Settings, products: Sequence[Product], pipeline: Any =
     notes: list[str] = []
     shoppers: list[str] = []
     try:
-        from aisle.ranking.demo import create_demo_shoppers, demo_groups
+        from aisle.personal.demo import create_demo_shoppers, demo_groups
     except ImportError:
-        notes.append("demo shoppers are not available in this build (aisle.ranking.demo is missing)")
+        notes.append("demo shoppers are not available in this build (aisle.personal.demo is missing)")
     else:
         groups = demo_groups(products)
         if groups:

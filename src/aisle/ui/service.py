@@ -212,10 +212,10 @@ class AisleService:
     def events(self) -> Any:
         def build() -> Any:
             try:
-                from aisle.ranking.events import EventStore
+                from aisle.personal.events import EventStore
             except ImportError as exc:
                 raise FeatureUnavailable(
-                    "behaviour events are not available in this build (aisle.ranking.events is missing)"
+                    "behaviour events are not available in this build (aisle.personal.events is missing)"
                 ) from exc
             return EventStore.open(self.settings)
 

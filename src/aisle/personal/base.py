@@ -1,4 +1,4 @@
-"""The Ranker Protocol: re-scores first-stage candidates for a query (and, when given, a shopper)."""
+"""The PersonalRanker Protocol: what the search pipeline asks of its personal step."""
 
 from __future__ import annotations
 
@@ -7,18 +7,9 @@ from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
-class Ranker(Protocol):
-    name: str
-
-    def rerank(self, query: str, hits: Sequence[dict[str, Any]], user: str | None = None) -> list[dict[str, Any]]:
-        """The hits re-ordered (new dicts; `score` replaced, the first-stage score kept as `scores['fused']`)."""
-        ...
-
-
-@runtime_checkable
 class PersonalRanker(Protocol):
     """The personal step: re-orders hits for a shopper, told what the query fixed (see
-    `aisle.ranking.personalizer.Personalizer`)."""
+    `aisle.personal.personalizer.Personalizer`)."""
 
     name: str
 

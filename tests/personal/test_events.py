@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from aisle.config import Settings
-from aisle.ranking.events import EventError, EventStore
-from aisle.ranking.importers import import_events
+from aisle.personal.events import EventError, EventStore
+from aisle.personal.importers import import_events
 from aisle.types import BehaviourEvent, EventType
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -13,11 +13,11 @@ from aisle.config import Settings
 from aisle.index.client import open_engine
 from aisle.index.collection import ProductIndex
 from aisle.index.engine import Engine
+from aisle.personal.events import EventStore
+from aisle.personal.interactions import Interactions, from_sequences, leave_last_out, load_named
+from aisle.personal.sasrec import SASRecConfig
+from aisle.personal.train import RECIPES, TrainConfig, save_model, train_sasrec
 from aisle.pipeline.personal import PERSONAL_MODELS, IndexVectors, content_vectors, model_folder
-from aisle.ranking.events import EventStore
-from aisle.ranking.interactions import Interactions, from_sequences, leave_last_out, load_named
-from aisle.ranking.personal_train import RECIPES, TrainConfig, save_model, train_sasrec
-from aisle.ranking.sasrec import SASRecConfig
 
 log = logging.getLogger(__name__)
 MIN_USERS = 20

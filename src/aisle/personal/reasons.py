@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from aisle.ranking.taste import describe
+from aisle.personal.taste import describe
 from aisle.types import EventType
 
 CATEGORY_FIELDS = ("article_type", "sub_category", "category", "master_category")

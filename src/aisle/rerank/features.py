@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from aisle.ranking.text_match import LEXICAL_FEATURES, lexical_features
+from aisle.rerank.text_match import LEXICAL_FEATURES, lexical_features
 
 FIRST_STAGE: tuple[str, ...] = ("bm25", "text", "image", "inv_rank")
 FEATURES: tuple[str, ...] = ("cross_encoder", *FIRST_STAGE, *LEXICAL_FEATURES)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from aisle.catalog.split import split_of
 from aisle.eval.datasets import build_dataset
-from aisle.eval.split import split_of
 from aisle.types import Product
 
 COLOURS = ("red", "blue", "black", "green")
@@ -65,7 +65,7 @@ class FakeFirstStage:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeFirstStage, Any]:
     from aisle.encoders.text import minilm_path
-    from aisle.ranking.training import TrainConfig, train_ranker
+    from aisle.training.relevance import TrainConfig, train_ranker
 
     products = _products()
     queries, qrels = _queries()
@@ -80,7 +80,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeFirstSt
 
 @pytest.mark.slow  # trains a 1-layer cross-encoder and exports it to ONNX (module-scoped)
 def test_training_uses_dev_queries_only_and_writes_a_manifest(trained: Any) -> None:
-    from aisle.ranking.training import query_ids_digest
+    from aisle.training.relevance import query_ids_digest
 
     folder, fake, dataset = trained
     dev = sorted(q for q in dataset.queries if split_of(q) == "dev")
@@ -97,7 +97,7 @@ def test_training_uses_dev_queries_only_and_writes_a_manifest(trained: Any) -> N
 
 
 def test_training_refuses_test_queries() -> None:
-    from aisle.ranking.training import dev_only, pairs_for
+    from aisle.training.relevance import dev_only, pairs_for
 
     queries, qrels = _queries()
     test_qid = next(q for q in queries if split_of(q) == "test")
@@ -116,7 +116,7 @@ def test_training_lowers_the_loss(trained: Any) -> None:
 
 @pytest.mark.slow  # trains a 1-layer cross-encoder and exports it to ONNX (module-scoped)
 def test_onnx_agrees_with_torch(trained: Any) -> None:
-    from aisle.ranking.cross_encoder import CrossEncoder
+    from aisle.rerank.cross_encoder import CrossEncoder
 
     folder, _, _ = trained
     queries = ["red shirt", "blue jeans", "black watch", "green mug for the kitchen"]
@@ -135,7 +135,7 @@ def test_int8_is_calibrated_on_unpadded_pairs(trained: Any) -> None:
 
     import onnx
 
-    from aisle.ranking.cross_encoder import calibration_feeds
+    from aisle.rerank.cross_encoder import calibration_feeds
 
     folder, _, _ = trained
     feeds = calibration_feeds(folder / "cross_encoder")
@@ -158,7 +158,7 @@ def _hits(n: int) -> list[dict[str, Any]]:
 
 @pytest.mark.slow  # trains a 1-layer cross-encoder and exports it to ONNX (module-scoped)
 def test_rerank_keeps_the_hits_and_caches_scores(trained: Any) -> None:
-    from aisle.ranking.relevance import load_ranker
+    from aisle.rerank.relevance import load_ranker
 
     folder, _, _ = trained
     ranker = load_ranker(folder, backend="onnx", top_k=6, device="cpu")
@@ -185,7 +185,7 @@ def test_pipeline_uses_the_trained_ranker_unless_told_not_to(trained: Any, tmp_p
     from aisle.pipeline.ingest import ingest_products
     from aisle.pipeline.request import SearchRequest
     from aisle.pipeline.search import SearchPipeline
-    from aisle.ranking.relevance import RelevanceRanker
+    from aisle.rerank.relevance import RelevanceRanker
     from tests.engines import fresh_edge
 
     folder, _, _ = trained
@@ -211,7 +211,7 @@ def test_pipeline_uses_the_trained_ranker_unless_told_not_to(trained: Any, tmp_p
 
 def test_a_ranker_folder_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
     from aisle.config import Settings
-    from aisle.ranking.relevance import default_ranker
+    from aisle.rerank.relevance import default_ranker
 
     with pytest.raises(FileNotFoundError, match="train-ranker"):
         default_ranker(Settings(home=tmp_path, ranker_model=str(tmp_path)))
@@ -234,7 +234,7 @@ def test_train_ranker_cli_refuses_data_sets_without_judgments() -> None:
 
 
 def test_scorer_round_trips_and_fills_missing_features() -> None:
-    from aisle.ranking.features import FEATURES, LinearScorer, fit_scorer
+    from aisle.rerank.features import FEATURES, LinearScorer, fit_scorer
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, len(FEATURES)))

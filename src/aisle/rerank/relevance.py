@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from aisle.config import Settings, get_settings
-from aisle.ranking.cross_encoder import BACKENDS, CrossEncoder, doc_text
-from aisle.ranking.features import LinearScorer, columns_for, feature_matrix
+from aisle.rerank.cross_encoder import BACKENDS, CrossEncoder, doc_text
+from aisle.rerank.features import LinearScorer, columns_for, feature_matrix
 
 log = logging.getLogger(__name__)
 RANKER_DIR = "relevance-ranker"

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from aisle.eval.split import in_split, split_of
+from aisle.catalog.split import in_split, split_of
 
 
 def test_split_is_stable_and_defined_by_sha1() -> None:

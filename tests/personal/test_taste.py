@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from aisle.ranking.blend import DEFAULT_TABLE, BlendTable, BlendWeights, history_bucket, query_kind
-from aisle.ranking.reasons import reason
-from aisle.ranking.taste import TasteProfile, describe, field_values
+from aisle.personal.blend import DEFAULT_TABLE, BlendTable, BlendWeights, history_bucket, query_kind
+from aisle.personal.reasons import reason
+from aisle.personal.taste import TasteProfile, describe, field_values
 from aisle.types import EventType
 
 WOMEN_SHOES = {"gender": "Women", "article_type": "Heels", "brand": "Acme"}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aisle.config import Settings, get_settings
-from aisle.ranking.events import EventStore
+from aisle.personal.events import EventStore
 from aisle.types import BehaviourEvent, EventType, Product
 
 # group -> the attribute values its products have (Myntra's gender / master_category / sub_category)
@@ -54,7 +54,7 @@ def create_demo_shoppers(
     Idempotent: a shopper's earlier history is replaced. Returns {shopper id: events written}.
     """
     if not product_ids_by_group:
-        raise ValueError("no demo product groups: pass product ids per group (see aisle.ranking.demo.demo_groups)")
+        raise ValueError("no demo product groups: pass product ids per group (see aisle.personal.demo.demo_groups)")
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     owned = store is None

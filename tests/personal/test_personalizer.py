@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from aisle.config import Settings
-from aisle.ranking.blend import BlendTable, BlendWeights
-from aisle.ranking.demo import create_demo_shoppers, demo_groups
-from aisle.ranking.events import EventStore
-from aisle.ranking.personalizer import ContentProfileScorer, Personalizer
+from aisle.personal.blend import BlendTable, BlendWeights
+from aisle.personal.demo import create_demo_shoppers, demo_groups
+from aisle.personal.events import EventStore
+from aisle.personal.personalizer import ContentProfileScorer, Personalizer
 from aisle.types import BehaviourEvent, EventType, Product
 
 # two "taste" directions: shoes for women (w*) and for men (m*)

@@ -38,10 +38,10 @@ def _womens_footwear(hits: list[dict[str, Any]]) -> int:
 
 
 def test_womens_footwear_history_lifts_womens_footwear_for_shoes(shared_data: Path, settings: Settings) -> None:
+    from aisle.personal.demo import create_demo_shoppers, demo_groups
     from aisle.pipeline.ingest import ingest_products
     from aisle.pipeline.request import SearchRequest
     from aisle.pipeline.search import SearchPipeline
-    from aisle.ranking.demo import create_demo_shoppers, demo_groups
     from tests.engines import fresh_edge
 
     products = _subset(shared_data / "myntra", settings)

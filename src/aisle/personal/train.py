@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from aisle.encoders.base import pick_device as encoder_device
-from aisle.ranking.sasrec import ID_INIT_STD, CandidateScorer, SASRec, SASRecConfig
+from aisle.personal.sasrec import ID_INIT_STD, CandidateScorer, SASRec, SASRecConfig
 
 log = logging.getLogger(__name__)
 MODEL_KIND = "sasrec-content"
@@ -121,7 +121,7 @@ def als_init_ids(model: SASRec, sequences: Sequence[np.ndarray], factors: int) -
     """Write implicit ALS item factors of `sequences`, scaled to the id embeddings' init std, into the first
     `factors` columns of every known item's id embedding: training starts from the co-purchase structure
     that ALS finds in one cheap solve, instead of from noise. Rows 0 (padding) and BOS are left alone."""
-    from aisle.ranking.baselines import ALS
+    from aisle.personal.baselines import ALS
 
     n_items, hidden = model.config.n_items, model.config.hidden
     if not 0 < factors <= hidden:

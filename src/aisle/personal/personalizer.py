@@ -3,7 +3,7 @@
 It re-orders the pool it is given, never adds: the top `personal_candidates` hits (by relevance, plus what the
 pipeline's personalised retrieval appended to them, see `SearchPipeline.personal_pool`) get
 `score = relevance_norm + w_taste * taste + w_vector * vector`, where relevance is min-max normalised within
-those hits, `taste` is the history's attribute lift (`aisle.ranking.taste`, fields the query named left out)
+those hits, `taste` is the history's attribute lift (`aisle.personal.taste`, fields the query named left out)
 and `vector` the trained sequential ranker's score (when one matches the catalogue's vectors) or the cosine
 to the history's content profile, centred and divided by its range. The weights come from a `BlendTable`
 learnt per history length and query specificity. Hits below them keep their order underneath. A shopper with
@@ -22,10 +22,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from aisle.config import Settings, get_settings
-from aisle.ranking.blend import DEFAULT_TABLE, BlendTable, BlendWeights
-from aisle.ranking.events import EventStore
-from aisle.ranking.reasons import reason
-from aisle.ranking.taste import TasteProfile, field_values
+from aisle.personal.blend import DEFAULT_TABLE, BlendTable, BlendWeights
+from aisle.personal.events import EventStore
+from aisle.personal.reasons import reason
+from aisle.personal.taste import TasteProfile, field_values
 from aisle.types import BehaviourEvent, EventType
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class ContentProfileScorer:
 
 
 class SequentialScorer:
-    """The trained SASRec-style ranker (`aisle.ranking.personal_train.PersonalModel`)."""
+    """The trained SASRec-style ranker (`aisle.personal.train.PersonalModel`)."""
 
     name = "sasrec"
 

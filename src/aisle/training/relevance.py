@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from aisle.eval.split import split_of
-from aisle.ranking.cross_encoder import CrossEncoder, PairTokenizer, doc_text, new_cross_encoder
-from aisle.ranking.features import FEATURES, feature_matrix, fit_scorer
-from aisle.ranking.relevance import KIND, MANIFEST, RANKER_DIR
+from aisle.catalog.split import split_of
+from aisle.rerank.cross_encoder import CrossEncoder, PairTokenizer, doc_text, new_cross_encoder
+from aisle.rerank.features import FEATURES, feature_matrix, fit_scorer
+from aisle.rerank.relevance import KIND, MANIFEST, RANKER_DIR
 
 log = logging.getLogger(__name__)
 Hits = list[dict[str, Any]]
@@ -183,10 +183,13 @@ def train_cross_encoder(
 
 
 def _ndcg10(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]]) -> float:
-    from aisle.eval.metrics import per_query_scores
+    """Mean nDCG@10 from ranx (the tuning monitor; a query missing from the run scores 0)."""
+    from ranx import Qrels, Run, evaluate
 
-    values = per_query_scores(qrels, run, ("ndcg@10",))["ndcg@10"]
-    return float(np.mean(list(values.values()))) if values else float("nan")
+    if not qrels:
+        return float("nan")
+    scored = Run({q: dict(run.get(q, {})) for q in qrels})
+    return float(evaluate(Qrels({q: dict(j) for q, j in qrels.items()}), scored, "ndcg@10", make_comparable=True))
 
 
 def fit_scorer_cv(
@@ -324,7 +327,7 @@ def train_ranker(
         shutil.rmtree(old, ignore_errors=True)
     else:
         work.rename(folder)
-    from aisle.ranking.cross_encoder import ensure_onnx
+    from aisle.rerank.cross_encoder import ensure_onnx
 
     ensure_onnx(folder / "cross_encoder", quantized=True)  # the CPU path, ready before the first query
     return TrainResult(folder, manifest, cv)

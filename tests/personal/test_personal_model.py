@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from aisle.ranking.baselines import ALS, ItemKNN, Popularity, top_n
-from aisle.ranking.interactions import build, leave_last_out
-from aisle.ranking.personal_train import (
+from aisle.personal.baselines import ALS, ItemKNN, Popularity, top_n
+from aisle.personal.interactions import build, leave_last_out
+from aisle.personal.sasrec import SASRecConfig
+from aisle.personal.train import (
     TrainConfig,
     TrainResult,
     export_onnx,
@@ -22,7 +23,6 @@ from aisle.ranking.personal_train import (
     target_ndcg10,
     train_sasrec,
 )
-from aisle.ranking.sasrec import SASRecConfig
 
 N_ITEMS = 30
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aisle.ranking.features import FEATURES, LinearScorer, columns_for, feature_matrix
-from aisle.ranking.text_match import LEXICAL_FEATURES, lexical_features
+from aisle.rerank.features import FEATURES, LinearScorer, columns_for, feature_matrix
+from aisle.rerank.text_match import LEXICAL_FEATURES, lexical_features
 
 HITS = [
     {"id": "a", "title": "Red Running Shoes for Women", "description": "Light mesh trainers."},

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aisle.ranking.events import EventStore
+from aisle.personal.events import EventStore
 from aisle.types import BehaviourEvent, EventType
 
 log = logging.getLogger(__name__)

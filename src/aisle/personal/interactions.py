@@ -77,7 +77,7 @@ def build(
 
 def load_movielens(folder: Path, min_items: int = 3) -> Interactions:
     """ml-100k (RecBole atomic files): item text = "title (year). genres"."""
-    from aisle.ranking.importers import movielens_ratings
+    from aisle.personal.importers import movielens_ratings
 
     texts: dict[str, str] = {}
     item_file = folder / "ml-100k.item"

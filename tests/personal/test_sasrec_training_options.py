@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from aisle.ranking.baselines import ALS
-from aisle.ranking.personal_train import TrainConfig, als_init_ids, train_sasrec
-from aisle.ranking.sasrec import ID_INIT_STD, SASRec, SASRecConfig
+from aisle.personal.baselines import ALS
+from aisle.personal.sasrec import ID_INIT_STD, SASRec, SASRecConfig
+from aisle.personal.train import TrainConfig, als_init_ids, train_sasrec
 
 N_ITEMS = 12
 
